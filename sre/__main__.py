@@ -1,0 +1,5 @@
+import sys
+
+from sre.cli import main
+
+sys.exit(main())
