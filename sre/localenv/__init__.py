@@ -1,0 +1,1 @@
+"""The local environment: nginx and gunicorn instances shaped like an EB instance."""
