@@ -8,7 +8,7 @@ BASE_URL ?= http://127.0.0.1:$(PORT)
 export PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run migrate test lint smoke bundle verify-bundle deploy rollback status drill bench monitor clean
+.PHONY: help venv run migrate test lint smoke bundle verify-bundle deploy rollback notify status drill bench monitor clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ deploy: venv  ## guarded deploy to ENV (local or an EB environment name)
 
 rollback: venv  ## redeploy the previous version of ENV
 	$(BIN)/python -m sre rollback --env $(ENV) $(if $(LABEL),--label $(LABEL))
+
+notify: venv  ## post MESSAGE to the on-call channel (NOTIFY_WEBHOOK; printed only when unset)
+	$(BIN)/python -m sre notify "$(MESSAGE)"
 
 status: venv  ## what serves on ENV, and the deploy history
 	$(BIN)/python -m sre status --env $(ENV)

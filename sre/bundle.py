@@ -26,6 +26,8 @@ BUNDLE_FILES = ("application.py", "requirements.txt", "Procfile", "gunicorn.conf
 BUNDLE_DIRS = ("shortener/", "templates/", "static/", ".ebextensions/", ".platform/")
 BUILD_INFO = "build-info.json"
 BUNDLE_GLOB = "shortener-*.zip"
+# The label of the bundle built last, for the pipeline's later stages (EXPECTED_VERSION).
+LABEL_FILE = "LABEL"
 
 # EB accepts up to 100 characters; keeping to these also keeps the label a safe file name.
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -135,6 +137,7 @@ def build_bundle(
         progress.say("the working tree has uncommitted changes: the label says -dirty")
     with progress.step("write the zip"):
         bundle = write_bundle(root, files, info, dist / f"shortener-{info.version}.zip")
+        (dist / LABEL_FILE).write_text(info.version + "\n")
     progress.say(f"{bundle} ({bundle.stat().st_size / 1024:.0f} KiB)")
     return bundle
 

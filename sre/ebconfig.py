@@ -1,4 +1,8 @@
-"""Read the Elastic Beanstalk configuration files (.ebextensions/*.config) of a source tree."""
+"""Read the Elastic Beanstalk configuration files (.ebextensions/*.config) of a source tree.
+
+They are plain YAML: CloudFormation functions are written in their long forms
+(`Ref:`, `Fn::GetAtt:`), never as `!Ref` tags, so `yaml.safe_load` reads them.
+"""
 
 from __future__ import annotations
 
@@ -9,30 +13,14 @@ import yaml
 ENV_NAMESPACE = "aws:elasticbeanstalk:application:environment"
 
 
-class TolerantLoader(yaml.SafeLoader):
-    """safe_load that reads CloudFormation short forms (`!Ref x`) as their plain values."""
-
-
-def _untagged(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> object:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node)
-    return loader.construct_mapping(node)
-
-
-TolerantLoader.add_multi_constructor("!", _untagged)
-
-
-def load_config(path: Path) -> dict:
-    """Parse one .ebextensions file (YAML, or JSON which YAML reads too)."""
-    # TolerantLoader is a SafeLoader: it builds only plain YAML types.
-    return yaml.load(path.read_text(), Loader=TolerantLoader) or {}  # noqa: S506
-
-
 def config_files(root: Path) -> list[Path]:
     """The .ebextensions files EB reads, in the order it applies them."""
     return sorted((root / ".ebextensions").glob("*.config"))
+
+
+def load_config(path: Path) -> dict:
+    """Parse one .ebextensions file."""
+    return yaml.safe_load(path.read_text()) or {}
 
 
 def option_settings(root: Path) -> dict[str, dict[str, object]]:
