@@ -11,10 +11,8 @@ An environment is a `Target`: `sre.eb.EBEnvironment` (the `eb` and `aws` CLIs) o
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -121,23 +119,13 @@ def verify_bundle(bundle: Path, progress: Progress) -> None:
         raise StepFailed(str(exc)) from exc
 
 
-def notify(payload: dict[str, Any], url: str | None = None) -> str:
-    """POST `payload` as JSON to $NOTIFY_WEBHOOK (or `url`); return what happened, never raise."""
-    url = url or os.environ.get("NOTIFY_WEBHOOK")
-    if not url:
-        return "not notified: NOTIFY_WEBHOOK is not set"
-    if not url.startswith(("https://", "http://")):
-        return f"not notified: NOTIFY_WEBHOOK must be an http(s) URL, not {url!r}"
-    request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
-        url,
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
+def send_notification(text: str) -> str:
+    """Post `text` to $NOTIFY_WEBHOOK (sre.notify); return what happened, never raise."""
+    from sre.notify import NotifyError, notify
+
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return f"notified ({response.status})"
-    except OSError as exc:
+        return "notified" if notify(text) else "not notified: NOTIFY_WEBHOOK is not set"
+    except NotifyError as exc:
         return f"notification failed: {exc}"
 
 
@@ -159,7 +147,9 @@ class Outcome:
     def exit_code(self) -> int:
         if self.ok:
             return EXIT_OK
-        return EXIT_FAILED_RESTORED if self.restored else EXIT_FAILED_UNRESTORED
+        if self.restored or self.previous is None:
+            return EXIT_FAILED_RESTORED
+        return EXIT_FAILED_UNRESTORED
 
     def text(self) -> str:
         """One paragraph for the operator and the notification."""
@@ -254,9 +244,10 @@ def guarded_deploy(
             restore(target, outcome, progress, rec, gates, smoke, junit_dir)
     else:
         outcome.ok = True
-    rec.event(f"{action}-{'succeeded' if outcome.ok else 'failed'}", label, **asdict(outcome))
+    fields = {k: v for k, v in asdict(outcome).items() if k != "label"}
+    rec.event(f"{action}-{'succeeded' if outcome.ok else 'failed'}", label, **fields)
     if not outcome.ok:
-        result = notify({"text": outcome.text(), **asdict(outcome)})
+        result = send_notification(outcome.text())
         rec.event("notified", label, result=result)
         progress.say(result)
     return outcome
@@ -295,6 +286,27 @@ def restore(
         return
     outcome.restored = True
     rec.event("restore-succeeded", previous)
+
+
+def undo_label(log: DeployLog) -> tuple[str | None, str]:
+    """What `rollback` without a label restores, by the deploy log: the label the last
+    deploy (or rollback) replaced -- unless that one failed and already put it back, in
+    which case there is nothing to undo. Returns (label or None, why)."""
+    outcomes = [
+        e
+        for e in log.read()
+        if e.get("event") in ("deploy-succeeded", "deploy-failed", "rollback-succeeded")
+        or e.get("event") == "rollback-failed"
+    ]
+    if not outcomes:
+        return None, "the deploy log records no deploy"
+    last = outcomes[-1]
+    if last["event"].endswith("-failed") and last.get("restored"):
+        return None, f"the last {last['action']} ({last['label']}) failed and was already undone"
+    previous = last.get("previous")
+    if not previous:
+        return None, f"nothing served before {last['label']}"
+    return previous, f"{last['label']} replaced {previous}"
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -365,10 +377,14 @@ def run_rollback(args: Any) -> int:
     progress = Progress(f"rollback of {args.env}")
     target = make_target(args)
     with holding_lock(target):
-        label = args.label or target.previous_label()
+        label, why = (args.label, "asked for") if args.label else undo_label(target.log)
+        if not label and not args.label:
+            label = target.previous_label()
+            why = f"{why}; the environment's previous version is {label}" if label else why
+        progress.say(f"rollback: {why}")
         if not label:
-            progress.say("nothing to roll back to: no earlier version is known")
-            return 1
+            progress.say("nothing to roll back")
+            return 0 if "already undone" in why else 1
         progress.say(f"rolling back to {label}")
         outcome = guarded_deploy(target, label, None, progress, action="rollback")
     return finish(outcome, progress)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sre.deploy import Recorder, StepFailed, run_smoke
 from sre.deploylog import DeployLog, utc_now
+from sre.ebconfig import environment_defaults
 from sre.instance import Instance
 from sre.localenv.nginx import Nginx, NginxError, Upstream
 from sre.localenv.processes import pid_alive, stop_group
@@ -229,10 +230,8 @@ class LocalEnvironment:
 
     def instance_env(self, release: Release) -> dict[str, str]:
         """What EB would give an instance, plus this environment's database and secrets."""
-        from sre.verify import eb_environment_defaults
-
         return {
-            **eb_environment_defaults(release.app_dir),
+            **environment_defaults(release.app_dir),
             "DATABASE_URL": self.state.database_url,
             "SECRET_KEY": self.secrets["SECRET_KEY"],
             "ADMIN_TOKEN": self.secrets["ADMIN_TOKEN"],

@@ -43,10 +43,15 @@ class NginxError(RuntimeError):
     """nginx could not be configured, started, reloaded or stopped."""
 
 
-def max_body_size(app_dir: Path) -> str:
-    """The client_max_body_size a bundle's .platform/nginx/conf.d sets (nginx's 1m if none)."""
-    found = DEFAULT_MAX_BODY
-    for conf in sorted((app_dir / ".platform" / "nginx" / "conf.d").glob("*.conf")):
+def platform_confs(app_dir: Path) -> list[Path]:
+    """The bundle's .platform/nginx/conf.d/*.conf, which EB includes in nginx's http block."""
+    return sorted((app_dir / ".platform" / "nginx" / "conf.d").glob("*.conf"))
+
+
+def max_body_size(app_dir: Path) -> str | None:
+    """The client_max_body_size the bundle's conf.d sets, or None (nginx's 1m applies)."""
+    found = None
+    for conf in platform_confs(app_dir):
         match = MAX_BODY_PATTERN.search(conf.read_text())
         if match:
             found = match.group(1)
@@ -67,6 +72,13 @@ def render_config(prefix: Path, listen_port: int, upstream: Upstream) -> str:
     types = "\n".join(f"        {mime} {exts};" for mime, exts in TYPES.items())
     static = upstream.app_dir / "static"
     temp = prefix / "temp"
+    # As on EB, the bundle's own nginx additions (upload limit, proxy timeouts) apply.
+    includes = [f"    include {conf};" for conf in platform_confs(upstream.app_dir)]
+    if max_body_size(upstream.app_dir) is None:
+        includes.append(f"    client_max_body_size {DEFAULT_MAX_BODY};")
+    platform = "\n".join(
+        ["    # The bundle's .platform/nginx/conf.d, as EB includes it.", *includes]
+    )
     return f"""# Written by sre (local environment); rewritten on every switch.
 {user}worker_processes 2;
 pid {prefix}/nginx.pid;
@@ -89,9 +101,7 @@ http {{
     access_log {prefix}/logs/access.log timed;
     sendfile on;
     keepalive_timeout 65;
-    # The same upload limit as the EB config (.platform/nginx/conf.d of the bundle).
-    client_max_body_size {max_body_size(upstream.app_dir)};
-
+{platform}
     upstream app {{
         server 127.0.0.1:{upstream.port};
         keepalive 16;
