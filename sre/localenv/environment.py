@@ -134,7 +134,7 @@ class LocalEnvironment:
             if serving:
                 with rec.step(f"stop {serving.label} (port {serving.port})", serving.label):
                     stop_group(serving.pid)
-            self.state.standby = None
+            self.state.serving, self.state.standby = standby, None
             self.save()
             return
         # The previous instance is gone (all-at-once stopped it): start it again, beside
