@@ -37,11 +37,13 @@ class EBEnvironment:
         timeout_minutes: int = 15,
         poll_seconds: float = 10.0,
         url: str | None = None,
+        health_timeout: float | None = None,
     ) -> None:
         self.name = name
         self.root = root
         self.timeout_minutes = timeout_minutes
         self.poll_seconds = poll_seconds
+        self.health_timeout = health_timeout or timeout_minutes * 60.0
         self.url = url
         self.log = DeployLog((state_dir or root / ".state" / name) / "deploy-log.jsonl")
 
@@ -97,7 +99,7 @@ class EBEnvironment:
             shutil.copyfile(bundle, target)
 
     def wait_healthy(self, label: str, rec: Recorder) -> None:
-        deadline = time.monotonic() + self.timeout_minutes * 60
+        deadline = time.monotonic() + self.health_timeout
         seen: tuple[str, ...] = ()
         while True:
             fields = self.describe("Environments[0].[Status,Health,VersionLabel]").split()
@@ -111,7 +113,7 @@ class EBEnvironment:
                 return
             if time.monotonic() > deadline:
                 raise StepFailed(
-                    f"{self.name} not Ready/Green within {self.timeout_minutes} min"
+                    f"{self.name} not Ready/Green within {self.health_timeout:.0f}s"
                     f" (last: {status} {health})"
                 )
             time.sleep(self.poll_seconds)
