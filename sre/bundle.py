@@ -30,6 +30,7 @@ BUNDLE_GLOB = "shortener-*.zip"
 LABEL_FILE = "LABEL"
 
 # EB accepts up to 100 characters; keeping to these also keeps the label a safe file name.
+ZIP_EPOCH = 315532800  # 1980-01-01, the earliest time a zip entry can carry
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -98,10 +99,11 @@ def build_info(root: Path, label: str | None = None, now: datetime | None = None
     return BuildInfo(version=label, commit=commit, built_at=built_at, dirty=dirty)
 
 
-def zip_entry(path: str, mode: int) -> zipfile.ZipInfo:
+def zip_entry(path: str, st_mode: int, mtime: float) -> zipfile.ZipInfo:
     """A zip entry that keeps the file's permission bits (EB needs hooks to be executable)."""
-    info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
-    info.external_attr = (stat.S_IFREG | stat.S_IMODE(mode)) << 16
+    stamp = datetime.fromtimestamp(max(mtime, ZIP_EPOCH), UTC)
+    info = zipfile.ZipInfo(path, date_time=stamp.timetuple()[:6])
+    info.external_attr = (stat.S_IFREG | stat.S_IMODE(st_mode)) << 16
     info.compress_type = zipfile.ZIP_DEFLATED
     return info
 
@@ -115,8 +117,10 @@ def write_bundle(root: Path, files: list[str], info: BuildInfo, dest: Path) -> P
     with zipfile.ZipFile(partial, "w") as archive:
         for path in files:
             source = root / path
-            archive.writestr(zip_entry(path, source.stat().st_mode), source.read_bytes())
-        archive.writestr(zip_entry(BUILD_INFO, 0o644), info.to_json())
+            st = source.stat()
+            archive.writestr(zip_entry(path, st.st_mode, st.st_mtime), source.read_bytes())
+        built = datetime.fromisoformat(info.built_at).timestamp()
+        archive.writestr(zip_entry(BUILD_INFO, 0o644, built), info.to_json())
     partial.rename(dest)
     return dest
 
