@@ -84,11 +84,30 @@ def source_files(root: Path) -> list[str]:
     return chosen
 
 
+def changed_bundle_files(root: Path) -> list[str]:
+    """Bundled paths that differ from the commit: modified, deleted, or new and untracked."""
+    entries = git(root, "status", "--porcelain", "-z", "--untracked-files=all").split("\0")
+    changed, skip_next = [], False
+    for entry in entries:
+        if skip_next or not entry:
+            skip_next = False
+            continue
+        status, path = entry[:2], entry[3:]
+        skip_next = status[0] in "RC"  # a rename or copy is followed by its source path
+        if is_bundled(path):
+            changed.append(path)
+    return changed
+
+
 def build_info(root: Path, label: str | None = None, now: datetime | None = None) -> BuildInfo:
-    """Describe this build: label `<yyyymmdd-HHMMSS>-<short sha>[-dirty]` unless given."""
+    """Describe this build: label `<yyyymmdd-HHMMSS>-<short sha>[-dirty]` unless given.
+
+    Dirty means the bundle differs from the commit, so the label cannot be trusted to name
+    the code; changes outside the bundled files (docs, tests) do not count.
+    """
     now = now or datetime.now(UTC)
     commit = git(root, "rev-parse", "HEAD").strip()
-    dirty = bool(git(root, "status", "--porcelain").strip())
+    dirty = bool(changed_bundle_files(root))
     if label is None:
         label = f"{now:%Y%m%d-%H%M%S}-{commit[:7]}" + ("-dirty" if dirty else "")
     elif not LABEL_PATTERN.match(label):
