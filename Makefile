@@ -38,8 +38,8 @@ lint: venv  ## ruff
 smoke: venv  ## the smoke suite against BASE_URL
 	SMOKE_BASE_URL=$(BASE_URL) $(BIN)/python -m pytest tests/smoke --junitxml=out/smoke.xml -p no:cacheprovider
 
-bundle: venv  ## dist/shortener-<label>.zip, an EB source bundle
-	$(BIN)/python -m sre bundle
+bundle: venv  ## dist/shortener-<label>.zip, an EB source bundle (LABEL=name overrides the label)
+	$(BIN)/python -m sre bundle $(if $(LABEL),--label $(LABEL))
 
 verify-bundle: venv  ## boot a bundle as EB would and smoke it (BUNDLE=path, newest by default)
 	$(BIN)/python -m sre verify-bundle $(if $(BUNDLE),--bundle $(BUNDLE))

@@ -30,6 +30,7 @@ BUNDLE_GLOB = "shortener-*.zip"
 LABEL_FILE = "LABEL"
 
 # EB accepts up to 100 characters; keeping to these also keeps the label a safe file name.
+ZIP_EPOCH = 315532800  # 1980-01-01, the earliest time a zip entry can carry
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -83,11 +84,30 @@ def source_files(root: Path) -> list[str]:
     return chosen
 
 
+def changed_bundle_files(root: Path) -> list[str]:
+    """Bundled paths that differ from the commit: modified, deleted, or new and untracked."""
+    entries = git(root, "status", "--porcelain", "-z", "--untracked-files=all").split("\0")
+    changed, skip_next = [], False
+    for entry in entries:
+        if skip_next or not entry:
+            skip_next = False
+            continue
+        status, path = entry[:2], entry[3:]
+        skip_next = status[0] in "RC"  # a rename or copy is followed by its source path
+        if is_bundled(path):
+            changed.append(path)
+    return changed
+
+
 def build_info(root: Path, label: str | None = None, now: datetime | None = None) -> BuildInfo:
-    """Describe this build: label `<yyyymmdd-HHMMSS>-<short sha>[-dirty]` unless given."""
+    """Describe this build: label `<yyyymmdd-HHMMSS>-<short sha>[-dirty]` unless given.
+
+    Dirty means the bundle differs from the commit, so the label cannot be trusted to name
+    the code; changes outside the bundled files (docs, tests) do not count.
+    """
     now = now or datetime.now(UTC)
     commit = git(root, "rev-parse", "HEAD").strip()
-    dirty = bool(git(root, "status", "--porcelain").strip())
+    dirty = bool(changed_bundle_files(root))
     if label is None:
         label = f"{now:%Y%m%d-%H%M%S}-{commit[:7]}" + ("-dirty" if dirty else "")
     elif not LABEL_PATTERN.match(label):
@@ -98,10 +118,11 @@ def build_info(root: Path, label: str | None = None, now: datetime | None = None
     return BuildInfo(version=label, commit=commit, built_at=built_at, dirty=dirty)
 
 
-def zip_entry(path: str, mode: int) -> zipfile.ZipInfo:
+def zip_entry(path: str, st_mode: int, mtime: float) -> zipfile.ZipInfo:
     """A zip entry that keeps the file's permission bits (EB needs hooks to be executable)."""
-    info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
-    info.external_attr = (stat.S_IFREG | stat.S_IMODE(mode)) << 16
+    stamp = datetime.fromtimestamp(max(mtime, ZIP_EPOCH), UTC)
+    info = zipfile.ZipInfo(path, date_time=stamp.timetuple()[:6])
+    info.external_attr = (stat.S_IFREG | stat.S_IMODE(st_mode)) << 16
     info.compress_type = zipfile.ZIP_DEFLATED
     return info
 
@@ -115,8 +136,10 @@ def write_bundle(root: Path, files: list[str], info: BuildInfo, dest: Path) -> P
     with zipfile.ZipFile(partial, "w") as archive:
         for path in files:
             source = root / path
-            archive.writestr(zip_entry(path, source.stat().st_mode), source.read_bytes())
-        archive.writestr(zip_entry(BUILD_INFO, 0o644), info.to_json())
+            st = source.stat()
+            archive.writestr(zip_entry(path, st.st_mode, st.st_mtime), source.read_bytes())
+        built = datetime.fromisoformat(info.built_at).timestamp()
+        archive.writestr(zip_entry(BUILD_INFO, 0o644, built), info.to_json())
     partial.rename(dest)
     return dest
 
