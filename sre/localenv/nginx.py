@@ -157,9 +157,15 @@ class Nginx:
     def running(self) -> bool:
         return self.master_pid() is not None
 
+    def startup_args(self, conf: Path) -> list[str]:
+        """Prefix, config and (-e) the error log nginx uses before it reads the config, so
+        nothing is written outside the prefix, even when not run as root."""
+        error_log = self.prefix / "logs" / "error.log"
+        return ["-p", str(self.prefix), "-e", str(error_log), "-c", str(conf)]
+
     def _nginx(self, *args: str) -> None:
         result = subprocess.run(
-            [self.binary, "-p", str(self.prefix), "-c", str(self.conf), *args],
+            [self.binary, *self.startup_args(self.conf), *args],
             capture_output=True,
             text=True,
             check=False,
@@ -175,7 +181,7 @@ class Nginx:
         staged = self.conf.with_suffix(".conf.new")
         staged.write_text(render_config(self.prefix, self.port, upstream))
         result = subprocess.run(
-            [self.binary, "-t", "-q", "-p", str(self.prefix), "-c", str(staged)],
+            [self.binary, "-t", "-q", *self.startup_args(staged)],
             capture_output=True,
             text=True,
             check=False,
