@@ -138,9 +138,12 @@ class Scenario:
 class Drill:
     """Build the two versions once, then run each scenario on a fresh local environment."""
 
-    def __init__(self, progress: Progress, state: Path = STATE) -> None:
+    def __init__(
+        self, progress: Progress, state: Path = STATE, steady: float = STEADY_SECONDS
+    ) -> None:
         self.progress = progress
         self.state = state
+        self.steady = steady
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         self.v1_label, self.v2_label = f"drill-v1-{stamp}", f"drill-v2-{stamp}"
         self.v1 = self.v2 = Path()
@@ -185,7 +188,7 @@ class Drill:
             monitor = Monitor(env.base_url(), env.secrets["ADMIN_TOKEN"], load.elapsed).start()
             note = scenario.timeline.append
             note((0.0, "load starts: 20 requests/s, a quarter of them creates"))
-            time.sleep(STEADY_SECONDS)
+            time.sleep(self.steady)
             scenario.deploy_at = load.elapsed()
             note((scenario.deploy_at, f"deploy {self.v2_label} all at once, no gate"))
             env.strategy = "all-at-once"
@@ -212,7 +215,7 @@ class Drill:
                     raise RuntimeError(f"the automatic rollback failed: {outcome.text()}")
             scenario.restored_at = self.switch_time(env, self.v1_label, load)
             note((scenario.restored_at, f"{self.v1_label} serves again"))
-            time.sleep(STEADY_SECONDS)
+            time.sleep(self.steady)
             monitor.stop()
             load.stop()
             scenario.records = load.join()
@@ -231,7 +234,7 @@ class Drill:
             load = self.start_load(env)
             note = scenario.timeline.append
             note((0.0, "load starts: 20 requests/s, a quarter of them creates"))
-            time.sleep(STEADY_SECONDS)
+            time.sleep(self.steady)
             scenario.deploy_at = load.elapsed()
             note((scenario.deploy_at, f"deploy {self.v2_label} by the pipeline's path"))
             with self.progress.step("deploy version 2 the guarded way"):
@@ -242,7 +245,7 @@ class Drill:
             scenario.detected_at = self.event_time(rejected[0], load)
             note((scenario.detected_at, f"rejected at '{rejected[0]['step']}': version 2 never"
                   " received a request"))  # fmt: skip
-            time.sleep(STEADY_SECONDS)
+            time.sleep(self.steady)
             load.stop()
             scenario.records = load.join()
             self.finish(scenario, env, load)
@@ -339,10 +342,17 @@ def markdown(result: dict[str, Any], scenarios: list[Scenario]) -> str:
     return "\n".join(lines)
 
 
-def run_drill(out: Path = OUT, state: Path = STATE, progress: Progress | None = None) -> dict:
-    """Run both scenarios; write drill.json and drill.md into `out`; return the figures."""
+def run_drill(
+    out: Path = OUT,
+    state: Path = STATE,
+    progress: Progress | None = None,
+    steady: float = STEADY_SECONDS,
+) -> dict:
+    """Run both scenarios; write drill.json and drill.md into `out`; return the figures.
+
+    `steady`: seconds of load before each deploy and after it settles."""
     progress = progress or Progress("drill")
-    drill = Drill(progress, state)
+    drill = Drill(progress, state, steady)
     with tempfile.TemporaryDirectory(prefix="drill-dist-") as dist:
         drill.build_versions(Path(dist))
         scenarios = []

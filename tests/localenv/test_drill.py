@@ -29,7 +29,8 @@ FIGURES = {
 def test_the_drill_shows_the_incident_and_the_guarded_path_preventing_it(tmp_path: Path) -> None:
     require.need_program("nginx")
 
-    result = run_drill(tmp_path / "out", tmp_path / "state", Progress("drill", io.StringIO()))
+    quiet = Progress("drill", io.StringIO())
+    result = run_drill(tmp_path / "out", tmp_path / "state", quiet, steady=1.5)
 
     written = json.loads((tmp_path / "out" / "drill.json").read_text())
     assert written == result
