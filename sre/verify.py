@@ -31,7 +31,8 @@ from sre.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "out"
-# Values EB's own options would give the instance that name this machine instead.
+# The bundle's EB environment sizes gunicorn for an instance of its own; this machine is
+# shared, and two workers exercise the same code.
 LOCAL_OVERRIDES = {"WEB_CONCURRENCY": "2"}
 
 
@@ -48,10 +49,12 @@ def free_port() -> int:
 
 def run_in_app(bin_dir: Path, app_dir: Path, argv: list[str], env: dict[str, str]) -> None:
     """Run a command of the bundle's venv in the unpacked bundle; raise with its output."""
+    full_env = {**os.environ, **env, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    full_env.pop("PYTHONPATH", None)  # only the bundle and its venv, as on an instance
     result = subprocess.run(
         [str(bin_dir / argv[0]), *argv[1:]],
         cwd=app_dir,
-        env={**os.environ, **env, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"},
+        env=full_env,
         capture_output=True,
         text=True,
         check=False,

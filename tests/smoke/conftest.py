@@ -12,27 +12,14 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
+from tests.smoke.local import migrate
 from tests.smoke.target import CODE_PREFIX, HEADERS, TARGET_PREFIX, TIMEOUT, SmokeTarget
-from tests.support.servers import ROOT, gunicorn_app
-
-
-def migrate(database_url: str) -> None:
-    """Apply the migrations to `database_url` with this venv's flask, as `make migrate` does."""
-    subprocess.run(
-        [str(Path(sys.executable).parent / "flask"), "--app", "application", "db", "upgrade"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url},
-        check=True,
-        capture_output=True,
-    )
+from tests.support.servers import gunicorn_app
 
 
 @pytest.fixture(scope="session")
