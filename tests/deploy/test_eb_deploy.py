@@ -275,3 +275,12 @@ def start_webhook(received: list[dict]) -> str:
     server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}/hook"
+
+
+def test_status_shows_the_environment_and_the_deploy_log(stand: Stand, live: dict) -> None:
+    stand.deploy(live["bundle"], live["label"])
+
+    text = stand.target.status()
+
+    assert f"{ENV}: Ready\tGreen\t{live['label']}" in text
+    assert "deploy-succeeded" in text

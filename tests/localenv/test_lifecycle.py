@@ -106,6 +106,9 @@ def test_the_commands_status_rollback_and_stop(
         assert main(["rollback", *common]) == 1
         assert "nothing served before" in capsys.readouterr().out
         assert main(["rollback", *common, "--label", "never-deployed"]) == 1
+        # A label is deployed once: the same bundle again is refused, the version serving stays.
+        assert main(["deploy", *common, "--bundle", str(bundle), "--skip-verify"]) == 1
+        assert "labels are unique" in capsys.readouterr().out
     finally:
         assert main(["stop", *common]) == 0
     assert "nginx" in capsys.readouterr().out
