@@ -261,7 +261,7 @@ class Drill:
         note = scenario.timeline.append
         for event in env.log.read():
             if event["event"] == "switched" and self.event_time(event, load) >= 0:
-                note((self.event_time(event, load), f"nginx sends traffic to {event['label']}"))
+                note((self.event_time(event, load), f"nginx reloaded: {event['label']} upstream"))
         broken = [r for r in bad if r.version == self.v2_label]
         if broken:
             note((broken[0].at, f"first failure answered by version 2 ({broken[0].kind}:"
