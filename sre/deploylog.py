@@ -4,7 +4,6 @@ each step of a deploy or rollback starts and ends, so a post-incident review can
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,8 +45,3 @@ def read_events(path: Path) -> Iterator[dict[str, Any]]:
             continue
         if isinstance(record, dict):
             yield record
-
-
-def monotonic_since(t0: float) -> float:
-    """Seconds since `t0` (a time.monotonic() reading), rounded to milliseconds."""
-    return round(time.monotonic() - t0, 3)

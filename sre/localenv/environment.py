@@ -199,7 +199,7 @@ class LocalEnvironment:
                     )
             new = self.running(release, instance)
             self.switch(release, new, rec)
-        except Exception:
+        except BaseException:  # an interrupted deploy must not leave an orphan instance
             with rec.step(f"stop {label}: it never receives traffic", label):
                 instance.stop()
             raise
