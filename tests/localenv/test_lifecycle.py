@@ -31,7 +31,7 @@ def test_a_busy_port_fails_the_switch_and_leaves_no_instance_behind(
         squatter.bind(("127.0.0.1", env.target.state.port))
         squatter.listen()
 
-        outcome = env.deploy(make_version("busy"))
+        outcome = env.deploy(make_version("busy"), smoke=False)
 
     assert not outcome.ok and outcome.exit_code == 1, outcome.text()
     assert "Address already in use" in (outcome.error or "")
@@ -44,13 +44,13 @@ def test_a_stopped_environment_comes_back_with_the_next_deploy(
 ) -> None:
     env = Env(tmp_path / "stopped")
     try:
-        first = env.deploy(make_version("first"))
+        first = env.deploy(make_version("first"), smoke=False)
         assert first.ok, first.text()
         stopped = env.target.stop()
         assert "nginx" in stopped and not env.target.nginx.running()
         assert env.target.current_label() == first.label, "the state still names it"
 
-        second = env.deploy(make_version("second"))
+        second = env.deploy(make_version("second"), smoke=False)
 
         assert second.ok, second.text()
         assert second.previous == first.label
@@ -64,7 +64,7 @@ def test_a_failed_all_at_once_deploy_starts_the_previous_release_again(
 ) -> None:
     env = Env(tmp_path / "all-at-once")
     try:
-        good = env.deploy(make_version("good"))
+        good = env.deploy(make_version("good"), smoke=False)
         assert good.ok, good.text()
         env.target.strategy = "all-at-once"
 
