@@ -8,7 +8,13 @@ import sys
 
 # Each module exposes `register(subparsers)`, which adds subcommands whose parsers set
 # `func` (taking the parsed arguments, returning an exit status).
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "sre.monitor",
+    "sre.budget",
+    "sre.incidents",
+    "sre.statuspage",
+    "sre.postmortem",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
