@@ -10,3 +10,5 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 keepalive = 5
 accesslog = None  # the app logs each request as one JSON line
+# Several instances run side by side during a deploy; one shared control socket would clash.
+control_socket_disable = True

@@ -43,9 +43,8 @@ class Progress:
         """Return (and print) a table of the steps and the outcome."""
         width = max([len(name) for name, _, _ in self.steps] + [20])
         lines = [f"\n{self.title}: {outcome} in {self.elapsed():.1f}s"]
-        lines += [
-            f"  {name:<{width}}  {state:<6}  {took:6.1f}s" for name, state, took in self.steps
-        ]
+        for name, state, took in self.steps:
+            lines.append(f"  {name:<{width}}  {state:<6}  {took:6.1f}s")
         text = "\n".join(lines)
         print(text, file=self.stream, flush=True)
         return text

@@ -31,7 +31,7 @@ def wait_http(url: str, timeout: float = 20.0, status: int = 200) -> None:
     last: object = None
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == status:
                     return
                 last = response.status
@@ -72,7 +72,11 @@ def gunicorn_app(env: dict[str, str], workers: int = 2, cwd: Path = ROOT) -> Ite
     log_path = Path(env.get("TEST_LOG_DIR", "/tmp")) / f"gunicorn-{port}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            procfile_command(cwd), cwd=cwd, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+            procfile_command(cwd),
+            cwd=cwd,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
@@ -80,7 +84,8 @@ def gunicorn_app(env: dict[str, str], workers: int = 2, cwd: Path = ROOT) -> Ite
                 wait_http(f"{base_url}/healthz", timeout=30)
             except TimeoutError as exc:
                 proc.kill()
-                raise RuntimeError(f"gunicorn did not start: {log_path.read_text()[-3000:]}") from exc
+                tail = log_path.read_text()[-3000:]
+                raise RuntimeError(f"gunicorn did not start: {tail}") from exc
             yield base_url
         finally:
             if proc.poll() is None:

@@ -1,0 +1,5 @@
+"""Entry point for gunicorn and Elastic Beanstalk: builds the app, runs nothing on import."""
+
+from shortener import create_app
+
+application = create_app()

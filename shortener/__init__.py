@@ -1,0 +1,91 @@
+"""The URL shortener web app: create_app() builds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import BaseConverter
+
+from shortener import config as settings
+from shortener.buildinfo import load_build_info
+from shortener.codes import ROUTABLE_PATTERN
+from shortener.database import engine_options
+from shortener.extensions import csrf, db, limiter, migrate
+from shortener.visits import visits
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class CodeConverter(BaseConverter):
+    """Matches only strings that can be codes, so /static, /api/… never reach a link lookup."""
+
+    regex = ROUTABLE_PATTERN
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings from the environment, then `config` (tests) on top."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(settings.from_environment(Path(app.instance_path)))
+    app.config.update(config or {})
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS",
+        engine_options(
+            app.config["SQLALCHEMY_DATABASE_URI"],
+            app.config["DB_CONNECT_TIMEOUT"],
+            app.config["DB_STATEMENT_TIMEOUT_MS"],
+        ),
+    )
+    app.config["BUILD_INFO"] = load_build_info(ROOT)
+    app.url_map.converters["code"] = CodeConverter
+
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_handlers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    visits.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from shortener.views import api, ops, pages, redirects
+
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    # The catch-all /<code> goes last so it can never shadow another route.
+    app.register_blueprint(redirects.bp)
+
+
+def register_handlers(app: Flask) -> None:
+    from shortener.cli import register_cli
+    from shortener.errors import register_error_handlers
+    from shortener.security import register_security_headers
+
+    register_error_handlers(app)
+    register_security_headers(app)
+    register_cli(app)
+    version = app.config["BUILD_INFO"]["version"]
+
+    @app.after_request
+    def add_version(response):
+        response.headers["X-App-Version"] = version
+        return response

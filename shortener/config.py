@@ -1,0 +1,97 @@
+"""Every setting in one place, read from the environment; production fails fast."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import quote
+
+DEFAULT_RATE_LIMIT_CREATE = "30/minute"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app (raised at start, never later)."""
+
+
+def database_url(environ: dict[str, str], instance_path: Path) -> str:
+    """DATABASE_URL, else EB's RDS_* variables, else SQLite in the instance folder."""
+    url = environ.get("DATABASE_URL", "").strip()
+    if not url and environ.get("RDS_HOSTNAME"):
+        user = quote(environ.get("RDS_USERNAME", ""), safe="")
+        password = quote(environ.get("RDS_PASSWORD", ""), safe="")
+        url = (
+            f"postgresql://{user}:{password}@{environ['RDS_HOSTNAME']}:"
+            f"{environ.get('RDS_PORT', '5432')}/{environ.get('RDS_DB_NAME', 'ebdb')}"
+        )
+    if not url:
+        return f"sqlite:///{instance_path / 'shortener.db'}"
+    # SQLAlchemy wants the driver named; EB and Heroku-style URLs do not name it.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def secret_key(environ: dict[str, str], instance_path: Path, production: bool) -> str:
+    """SECRET_KEY; outside production, one generated once and kept in the instance folder."""
+    key = environ.get("SECRET_KEY", "").strip()
+    if key:
+        return key
+    if production:
+        raise ConfigError("SECRET_KEY must be set in production")
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _int(environ: dict[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def from_environment(instance_path: Path, environ: dict[str, str] | None = None) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    env = dict(os.environ if environ is None else environ)
+    production = env.get("APP_ENV", "development").lower() == "production"
+    port = _int(env, "PORT", 8000)
+    base_url = env.get("BASE_URL", "").strip().rstrip("/")
+    if not base_url:
+        if production:
+            raise ConfigError("BASE_URL must be set in production (the public origin of links)")
+        base_url = f"http://127.0.0.1:{port}"
+    redirect_status = _int(env, "REDIRECT_STATUS", 302)
+    if redirect_status not in (301, 302, 303, 307, 308):
+        raise ConfigError(f"REDIRECT_STATUS must be a redirect status, not {redirect_status}")
+    max_upload_mb = _int(env, "MAX_UPLOAD_MB", 10)
+    return {
+        "APP_ENV": "production" if production else "development",
+        "SECRET_KEY": secret_key(env, instance_path, production),
+        "SQLALCHEMY_DATABASE_URI": database_url(env, instance_path),
+        "BASE_URL": base_url,
+        "ADMIN_TOKEN": env.get("ADMIN_TOKEN", ""),
+        "REDIRECT_STATUS": redirect_status,
+        "MAX_UPLOAD_BYTES": max_upload_mb * 1024 * 1024,
+        # Leave room for the form's other fields around a file of the maximum size.
+        "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024 + 64 * 1024,
+        "RATE_LIMIT_CREATE": env.get("RATE_LIMIT_CREATE", DEFAULT_RATE_LIMIT_CREATE),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") != "0",
+        "TRUSTED_PROXY_HOPS": _int(env, "TRUSTED_PROXY_HOPS", 0),
+        "VISIT_FLUSH_SECONDS": float(env.get("VISIT_FLUSH_SECONDS", "2")),
+        "DB_CONNECT_TIMEOUT": _int(env, "DB_CONNECT_TIMEOUT", 3),
+        "DB_STATEMENT_TIMEOUT_MS": _int(env, "DB_STATEMENT_TIMEOUT_MS", 5000),
+        "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 365,
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session; an old open tab still works
+    }

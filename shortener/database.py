@@ -1,0 +1,43 @@
+"""Engine settings per database: bounded waits everywhere, SQLite tuned for a web server."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+
+def engine_options(url: str, connect_timeout: int, statement_timeout_ms: int) -> dict:
+    """SQLALCHEMY_ENGINE_OPTIONS for `url`."""
+    if url.startswith("postgresql"):
+        return {
+            # A connection that died with the server is noticed and replaced, so workers
+            # recover on their own when the database comes back.
+            "pool_pre_ping": True,
+            "pool_size": 5,
+            "max_overflow": 5,
+            "pool_timeout": connect_timeout,
+            "pool_recycle": 1800,
+            "connect_args": {
+                "connect_timeout": connect_timeout,
+                "options": f"-c statement_timeout={statement_timeout_ms}",
+            },
+        }
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": statement_timeout_ms / 1000}}
+    return {}
+
+
+@sa.event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    # WAL: readers never wait for the writer; NORMAL is durable across app crashes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA mmap_size=268435456")
+    cursor.close()

@@ -1,0 +1,19 @@
+"""Extensions, created once here and bound to the app in the factory with init_app."""
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+csrf = CSRFProtect()
+# No default limits: only link creation is limited (see RATE_LIMIT_CREATE); redirects never are.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

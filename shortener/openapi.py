@@ -1,0 +1,151 @@
+"""The OpenAPI 3.1 description of the JSON API, served at /openapi.json."""
+
+from __future__ import annotations
+
+from shortener.codes import CUSTOM_MAX, CUSTOM_MIN
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["type", "message"],
+            "properties": {
+                "type": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"type": ["string", "null"]},
+            },
+        }
+    },
+}
+
+
+def _error_responses(*statuses: int) -> dict:
+    text = {
+        400: "Invalid input",
+        401: "No bearer token",
+        403: "Wrong token",
+        404: "No such code",
+        409: "Custom name taken",
+        413: "Too large",
+        415: "Unsupported content type",
+        429: "Rate limited",
+        503: "Database unavailable; retry after Retry-After seconds",
+    }
+    return {
+        str(s): {
+            "description": text[s],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for s in statuses
+    }
+
+
+def openapi_document(base_url: str) -> dict:
+    link_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Link"}}}
+    code_param = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Shortener API", "version": "1"},
+        "servers": [{"url": base_url}],
+        "paths": {
+            "/api/links": {
+                "post": {
+                    "summary": "Create a short link to a URL, or to an uploaded file",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/NewLink"}
+                            },
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["file"],
+                                    "properties": {
+                                        "file": {"type": "string", "format": "binary"},
+                                        "code": {"type": "string"},
+                                        "expires_at": {"type": "string", "format": "date-time"},
+                                    },
+                                }
+                            },
+                        },
+                    },
+                    "responses": {
+                        "201": {"description": "Created", "content": link_ref},
+                        **_error_responses(400, 409, 413, 415, 429, 503),
+                    },
+                }
+            },
+            "/api/links/{code}": {
+                "get": {
+                    "summary": "A link's details and visit count",
+                    "parameters": [code_param],
+                    "responses": {
+                        "200": {"description": "The link", "content": link_ref},
+                        **_error_responses(404, 503),
+                    },
+                },
+                "delete": {
+                    "summary": "Disable a link (it answers 410 afterwards)",
+                    "security": [{"adminToken": []}],
+                    "parameters": [code_param],
+                    "responses": {
+                        "200": {"description": "Disabled", "content": link_ref},
+                        **_error_responses(401, 403, 404, 503),
+                    },
+                },
+            },
+            "/api": {
+                "get": {
+                    "summary": "Codes created by this browser session",
+                    "responses": {
+                        "200": {
+                            "description": "Codes",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"type": "array", "items": {"type": "string"}}
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": _ERROR,
+                "NewLink": {
+                    "type": "object",
+                    "required": ["url"],
+                    "properties": {
+                        "url": {"type": "string", "format": "uri", "maxLength": 2048},
+                        "code": {
+                            "type": "string",
+                            "pattern": f"^[A-Za-z0-9_-]{{{CUSTOM_MIN},{CUSTOM_MAX}}}$",
+                        },
+                        "expires_at": {"type": "string", "format": "date-time"},
+                    },
+                },
+                "Link": {
+                    "type": "object",
+                    "required": ["code", "short_url", "url", "created_at", "status", "visits"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "short_url": {"type": "string", "format": "uri"},
+                        "url": {"type": ["string", "null"]},
+                        "file": {"type": ["object", "null"]},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "expires_at": {"type": ["string", "null"], "format": "date-time"},
+                        "disabled_at": {"type": ["string", "null"], "format": "date-time"},
+                        "status": {"enum": ["active", "disabled", "expired"]},
+                        "visits": {"type": "integer"},
+                        "info_url": {"type": "string"},
+                        "qr_url": {"type": "string"},
+                    },
+                },
+            },
+        },
+    }

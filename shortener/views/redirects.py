@@ -1,0 +1,39 @@
+"""Following a short link: the hot path. No session, no template, no database write."""
+
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, abort, current_app, send_file
+from werkzeug.wrappers import Response
+
+from shortener.links import file_data
+from shortener.models import utcnow
+from shortener.resolver import resolve
+from shortener.security import DOWNLOAD_CSP
+from shortener.visits import visits
+
+bp = Blueprint("redirects", __name__)
+
+
+@bp.route("/<code:code>", methods=["GET", "HEAD"])
+def follow(code: str) -> Response:
+    link = resolve(code)
+    if link is None:
+        abort(404)
+    if link.disabled or (link.expires_at is not None and link.expires_at <= utcnow()):
+        abort(410)
+    visits.record(link.id)
+    if link.target_url is None:
+        response = send_file(
+            io.BytesIO(file_data(link.id)),
+            mimetype=link.content_type or "application/octet-stream",
+            as_attachment=True,
+            download_name=link.filename or "download",
+        )
+        response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+        response.headers["Cache-Control"] = "private, no-cache"
+        return response
+    return current_app.response_class(
+        status=current_app.config["REDIRECT_STATUS"], headers={"Location": link.target_url}
+    )
