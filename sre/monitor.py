@@ -76,6 +76,7 @@ class Monitor:
         self.dispatcher = Dispatcher(notify, settings.ledger, report=progress.say)
         self.summary = MonitorSummary()
         self.last_status_page = 0.0
+        self.leftovers: list[str] = []
 
     def stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
         """Finish the current round, then stop (safe to call from a signal handler)."""
@@ -111,7 +112,7 @@ class Monitor:
     def run_round(self) -> None:
         s = self.settings
         started = time.time()
-        results = probe_round(s.url, s.timeout, s.admin_token)
+        results = probe_round(s.url, s.timeout, s.admin_token, self.leftovers)
         finished = time.time()
         ok = round_ok(results)
         self.ledger.record_round(started, finished, s.interval, ok, results)

@@ -17,6 +17,8 @@ VERSION_HEADER = "X-App-Version"
 # The checks whose failure means customers are affected; cleanup only tidies up after us.
 CRITICAL_CHECKS = ("readyz", "journey")
 TARGET_PREFIX = "https://example.com/?sre-monitor="
+# Links still to disable are kept in memory; a long outage must not grow the list forever.
+MAX_LEFTOVERS = 100
 
 
 # What one check found; the ledger stores it as it is.
@@ -123,27 +125,50 @@ def check_journey(
 
 def cleanup_links(
     session: requests.Session, base_url: str, timeout: float, codes: list[str], admin_token: str
-) -> ProbeResult:
-    """Disable the links this round created (DELETE /api/links/<code> with the admin token)."""
+) -> tuple[ProbeResult, list[str]]:
+    """Disable links (DELETE /api/links/<code> with the admin token).
+
+    Return the outcome and the codes worth trying again later (those that met a server
+    error or no answer; a refused token will not get better by retrying).
+    """
+    retry: list[str] = []
 
     def body(check: _Check) -> None:
+        errors = []
         for code in codes:
-            response = session.delete(
-                f"{base_url}/api/links/{code}",
-                headers={"Authorization": f"Bearer {admin_token}"},
-                timeout=timeout,
-            )
+            try:
+                response = session.delete(
+                    f"{base_url}/api/links/{code}",
+                    headers={"Authorization": f"Bearer {admin_token}"},
+                    timeout=timeout,
+                )
+            except requests.RequestException as exc:
+                retry.append(code)
+                errors.append(_short(exc))
+                continue
             check.saw(response)
-            if response.status_code >= 300:
-                raise CheckFailed(f"DELETE /api/links/<code> answered {response.status_code}")
+            if response.status_code >= 500:
+                retry.append(code)
+            if response.status_code >= 300 and response.status_code != 404:
+                errors.append(f"DELETE /api/links/<code> answered {response.status_code}")
+        if errors:
+            raise CheckFailed(f"{len(errors)} of {len(codes)} link(s) not disabled: {errors[0]}")
 
-    return _Check("cleanup").run(body)
+    return _Check("cleanup").run(body), retry
 
 
 def probe_round(
-    base_url: str, timeout: float = 5.0, admin_token: str | None = None
+    base_url: str,
+    timeout: float = 5.0,
+    admin_token: str | None = None,
+    leftovers: list[str] | None = None,
 ) -> list[ProbeResult]:
-    """Run every check once against `base_url`; never raises for a broken service."""
+    """Run every check once against `base_url`; never raises for a broken service.
+
+    With `admin_token`, disable the link the journey created, and the codes in `leftovers`
+    (links earlier rounds could not disable, e.g. because the service went down between
+    creating and disabling); `leftovers` is updated in place to what still needs doing.
+    """
     base_url = base_url.rstrip("/")
     created: list[str] = []
     # A fresh session per round: each round pays for a new connection, as a new visitor does.
@@ -153,8 +178,12 @@ def probe_round(
             check_readyz(session, base_url, timeout),
             check_journey(session, base_url, timeout, created),
         ]
-        if admin_token and created:
-            results.append(cleanup_links(session, base_url, timeout, created, admin_token))
+        pending = created + (leftovers or [])
+        if admin_token and pending:
+            result, retry = cleanup_links(session, base_url, timeout, pending, admin_token)
+            results.append(result)
+            if leftovers is not None:
+                leftovers[:] = retry[-MAX_LEFTOVERS:]
     return results
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email import message_from_bytes
 from email.message import Message
@@ -31,10 +31,12 @@ class WebhookServer(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_port}/hook"
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict]:
-        """Block until `count` bodies arrived; return them."""
+    def wait_for(
+        self, condition: Callable[[list[dict]], bool], timeout: float = 10.0
+    ) -> list[dict]:
+        """Block until the bodies received so far satisfy `condition`; return them."""
         with self.received:
-            self.received.wait_for(lambda: len(self.bodies) >= count, timeout)
+            self.received.wait_for(lambda: bool(self.bodies) and condition(self.bodies), timeout)
             return list(self.bodies)
 
 

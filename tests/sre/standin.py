@@ -23,7 +23,8 @@ class StandInState:
     def __init__(self) -> None:
         self.links: dict[str, str] = {}
         self.disabled: set[str] = set()
-        self.mode = "ok"  # ok | readyz-503 | create-500 | forget | wrong-location | slow | no-code
+        # ok, readyz-503, create-500, forget, wrong-location, slow, no-code, delete-500
+        self.mode = "ok"
         self.delay = 0.0
 
 
@@ -93,7 +94,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         state = self.server.state
         code = self.path.removeprefix("/api/links/")
-        if self.headers.get("Authorization") != f"Bearer {ADMIN_TOKEN}":
+        if state.mode == "delete-500":
+            self.answer(500)
+        elif self.headers.get("Authorization") != f"Bearer {ADMIN_TOKEN}":
             self.answer(403, {"error": {"type": "forbidden", "message": "bad token"}})
         elif code not in state.links:
             self.answer(404)

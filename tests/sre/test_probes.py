@@ -82,3 +82,27 @@ def test_a_stopped_service_is_refused():
         "readyz: connection failed: Connection refused; "
         "journey: connection failed: Connection refused"
     )
+
+
+def test_links_that_could_not_be_disabled_are_retried_next_round():
+    port = free_port()
+    leftovers = ["made-before-the-outage"]
+    results = probe_round(f"http://127.0.0.1:{port}", 1, ADMIN_TOKEN, leftovers)
+    assert "cleanup" in by_check(results) and leftovers == ["made-before-the-outage"]
+    with stand_in(port) as server:
+        server.state.links["made-before-the-outage"] = "https://example.com/"
+        results = by_check(probe_round(url(server), 2, ADMIN_TOKEN, leftovers))
+        assert results["cleanup"].ok
+        assert "made-before-the-outage" in server.state.disabled
+    assert leftovers == []
+
+
+def test_a_server_error_while_disabling_keeps_the_code_for_later(server):
+    server.state.mode = "delete-500"
+    leftovers: list[str] = []
+    results = by_check(probe_round(url(server), 2, ADMIN_TOKEN, leftovers))
+    assert not results["cleanup"].ok
+    assert "1 of 1 link(s) not disabled: DELETE /api/links/<code> answered 500" in (
+        results["cleanup"].error
+    )
+    assert leftovers == list(server.state.links)
