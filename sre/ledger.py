@@ -129,6 +129,9 @@ class Ledger:
         # The status page and reports may read while the monitor writes: WAL lets them.
         self.conn = sqlite3.connect(self.path, timeout=10)
         self.conn.execute("PRAGMA journal_mode=WAL")
+        # No fsync per round: a power cut may lose the last rounds, which then show as
+        # unknown time (never as up), and the monitor keeps pace on slow disks.
+        self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(SCHEMA)
 
     def close(self) -> None:

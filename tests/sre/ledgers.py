@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,3 +42,16 @@ def steady(
 ) -> list[tuple[float, bool]]:
     """`count` rounds every `interval` seconds from `start`, all with the same outcome."""
     return [(start + i * interval, ok) for i in range(count)]
+
+
+def count_rounds(path: Path, ok: bool | None = None) -> int:
+    """Rounds a running monitor has written so far (0 before it created the ledger)."""
+    if not path.exists():
+        return 0
+    wanted = None if ok is None else int(ok)
+    with sqlite3.connect(path) as conn:
+        try:
+            query = "SELECT COUNT(*) FROM rounds WHERE ? IS NULL OR ok = ?"
+            return conn.execute(query, (wanted, wanted)).fetchone()[0]
+        except sqlite3.OperationalError:  # the monitor has not created the tables yet
+            return 0

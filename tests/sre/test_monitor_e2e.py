@@ -17,6 +17,7 @@ import pytest
 
 from sre.cli import main
 from sre.ledger import Ledger
+from tests.sre.ledgers import count_rounds
 from tests.sre.receivers import smtp_server, webhook_receiver
 from tests.support.servers import ROOT, VENV_BIN, free_port, gunicorn_app, wait_http
 
@@ -34,14 +35,6 @@ def wait_until(condition, timeout: float, what: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def good_rounds(path: Path) -> int:
-    with sqlite3.connect(path) as conn:
-        try:
-            return conn.execute("SELECT COUNT(*) FROM rounds WHERE ok = 1").fetchone()[0]
-        except sqlite3.OperationalError:  # the monitor has not created the tables yet
-            return 0
 
 
 def app_environment(tmp_path: Path) -> dict[str, str]:
@@ -89,7 +82,7 @@ def test_an_outage_is_detected_notified_resolved_published_and_drafted(tmp_path)
                 monitor = subprocess.Popen(
                     command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
                 )
-                wait_until(lambda: good_rounds(ledger) >= 3, 20, "three good rounds")
+                wait_until(lambda: count_rounds(ledger, ok=True) >= 3, 20, "three good rounds")
                 stopping = time.time()
             stopped = time.time()
             opened = hook.wait_for(lambda got: len(got) >= 1, timeout=20)
