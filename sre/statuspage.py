@@ -93,6 +93,9 @@ vertical-align:top}
 .meter{height:12px;background:#e6e9ed;border-radius:6px;overflow:hidden;margin:8px 0}
 .meter>div{height:100%;background:#c62828}
 .figures{display:flex;gap:32px;flex-wrap:wrap}.figures b{display:block;font-size:1.3rem}
+.when{white-space:nowrap}
+.legend{display:flex;gap:18px;margin-top:10px;font-size:.8rem}
+.legend i{display:inline-block;width:10px;height:10px;margin-right:5px;vertical-align:-1px}
 """
 
 
@@ -110,12 +113,17 @@ def _bar(day: dict) -> str:
     return f'<div class="bar {css}" title="{escape(day["date"])}: {escape(label)}"></div>'
 
 
+def _when(moment: str | None) -> str:
+    """An ISO time as `2026-12-03 13:23:22 UTC`, for people."""
+    return escape((moment or "").replace("T", " ").replace("Z", " UTC"))
+
+
 def _incident_rows(incidents: list[dict]) -> str:
     if not incidents:
         return '<tr><td colspan="5" class="muted">none</td></tr>'
     return "\n".join(
-        f"<tr><td>#{i['id']}</td><td>{escape(i['start'] or '')}</td>"
-        f"<td>{escape(i['end'] or 'ongoing')}</td>"
+        f"<tr><td>#{i['id']}</td><td class=when>{_when(i['start'])}</td>"
+        f"<td class=when>{_when(i['end']) if i['end'] else 'ongoing'}</td>"
         f"<td>{escape(human_duration(i['duration_seconds']))}</td>"
         f"<td>{escape(i['cause'])}</td></tr>"
         for i in incidents
@@ -131,7 +139,9 @@ def render_html(data: dict) -> str:
     down = sum(d["down_seconds"] for d in known)
     ninety = f"{up / (up + down):.4%}" if up + down else "no data"
     used = min(max(budget["budget_used_fraction"], 0.0), 1.0)
-    since = f" since {escape(data['state_since'])}" if data["state_since"] else ""
+    since = f" since {_when(data['state_since'])}" if data["state_since"] else ""
+    if data["state"] == UNKNOWN_STATE:
+        since += ": the monitor is not reporting"
     headings = "<tr><th>Incident</th><th>Start</th><th>End</th><th>Duration</th><th>Cause</th></tr>"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -140,7 +150,7 @@ def render_html(data: dict) -> str:
 <style>{CSS}</style></head>
 <body><main>
 <h1>{escape(data["service"])} status</h1>
-<div class="muted">Generated {escape(data["generated_at"])} by the synthetic monitor
+<div class="muted">Generated {_when(data["generated_at"])} by the synthetic monitor
  (version seen: {escape(data["version"] or "unknown")})</div>
 <div class="banner {state_css}" id="state">{escape(data["state"].capitalize())}{since}</div>
 
@@ -152,7 +162,11 @@ def render_html(data: dict) -> str:
 <div class="card"><div class="bars" id="bars">
 {"".join(_bar(d) for d in data["days"])}
 </div><div class="axis muted"><span>{escape(data["days"][0]["date"])}</span>
-<span>{ninety} of monitored time up</span><span>today</span></div></div>
+<span>{ninety} of monitored time up</span><span>today</span></div>
+<div class="legend muted"><span><i class="bar up"></i>no downtime</span>
+<span><i class="bar partial"></i>under 5 min down</span>
+<span><i class="bar down"></i>5 min or more down</span>
+<span><i class="bar"></i>not monitored</span></div></div>
 
 <h2>Error budget {budget["year"]}</h2>
 <div class="card" id="budget"><div class="figures">
