@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sre.ledger import Ledger, open_existing
-from sre.timeline import Totals, human_duration, iso, segments, totals, year_bounds
+from sre.timeline import Totals, human_duration, iso, ledger_totals, year_bounds
 
 DEFAULT_BUDGET_MINUTES = 20.0
 CUSTOMERS_FILE = Path(__file__).with_name("customers.json")
@@ -75,13 +75,12 @@ def budget_report(
     end = min(year_end, now)
     first = ledger.first_round_start()
     start = end if first is None else min(max(year_start, first), end)
-    year_totals = totals(segments(ledger.rounds(since=start, until=end), start, end))
+    year_totals = ledger_totals(ledger, start, end)
     allowed_fraction = budget_seconds / (year_end - year_start)
     burn_rates = {}
     for label, seconds in BURN_WINDOWS.items():
         w_start = end - seconds
-        w_segs = segments(ledger.rounds(since=w_start, until=end), w_start, end)
-        burn_rates[label] = burn_rate(totals(w_segs), allowed_fraction)
+        burn_rates[label] = burn_rate(ledger_totals(ledger, w_start, end), allowed_fraction)
     window = end - start
     return BudgetReport(
         year=year,

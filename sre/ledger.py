@@ -7,7 +7,7 @@ page, postmortem) are computed from it, so they can be recomputed at any time.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -221,18 +221,28 @@ class Ledger:
 
     # -- reading ---------------------------------------------------------------------
 
-    def rounds(self, since: float | None = None, until: float | None = None) -> list[Round]:
-        """Rounds in start order; `since`/`until` bound their start times (one extra round
-        before `since` is included, because it covers the time up to the next one)."""
+    def iter_rounds(
+        self, since: float | None = None, until: float | None = None
+    ) -> Iterator[Round]:
+        """Rounds in start order, streamed; `since`/`until` bound their start times.
+
+        The last round before `since` is included: it covers the time up to the next one.
+        Rounds starting together come good ones first, so a failed one has the last word.
+        """
         lower = float("-inf") if since is None else since
         upper = float("inf") if until is None else until
         rows = self.conn.execute(
             "SELECT id, started, finished, interval, ok FROM rounds WHERE started < ? AND"
             " started >= COALESCE((SELECT MAX(started) FROM rounds WHERE started <= ?), ?)"
-            " ORDER BY started, id",
+            " ORDER BY started, ok DESC, id",
             (upper, lower, lower),
-        ).fetchall()
-        return [Round(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+        )
+        for row in rows:
+            yield Round(row[0], row[1], row[2], row[3], bool(row[4]))
+
+    def rounds(self, since: float | None = None, until: float | None = None) -> list[Round]:
+        """Rounds in start order (see `iter_rounds`)."""
+        return list(self.iter_rounds(since, until))
 
     def probes(self, round_ids: Iterable[int]) -> dict[int, list[Probe]]:
         """The probes of the given rounds, by round id."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from sre.budget import add_budget_arguments, budget_report, budget_seconds_from
+from sre.budget import add_budget_arguments, budget_seconds_from
 from sre.incidents import IncidentEvent, IncidentTracker
 from sre.ledger import Ledger
 from sre.notify import (
@@ -28,7 +28,7 @@ from sre.notify import (
 )
 from sre.probes import describe_failure, probe_round, round_ok
 from sre.progress import Progress
-from sre.statuspage import write_status_page
+from sre.statuspage import StatusPageKeeper
 
 STATUS_PAGE_EVERY = 60.0
 
@@ -73,7 +73,20 @@ class Monitor:
         self.tracker = IncidentTracker(
             self.ledger, settings.open_after, settings.close_after, settings.update_every
         )
-        self.dispatcher = Dispatcher(notify, settings.ledger, report=progress.say)
+        self.dispatcher = Dispatcher(
+            notify, settings.ledger, settings.budget_seconds, report=progress.say
+        )
+        self.status_page = (
+            StatusPageKeeper(
+                settings.ledger,
+                settings.status_page,
+                settings.service,
+                settings.budget_seconds,
+                report=progress.say,
+            )
+            if settings.status_page is not None
+            else None
+        )
         self.summary = MonitorSummary()
         self.last_status_page = 0.0
         self.leftovers: list[str] = []
@@ -104,8 +117,8 @@ class Monitor:
             self.dispatcher.close()
             self.summary.notifications_sent = self.dispatcher.sent
             self.summary.notifications_failed = self.dispatcher.failed
-            if s.status_page is not None:
-                self.write_status_page()
+            if self.status_page is not None:
+                self.status_page.close()
             self.ledger.close()
         return self.summary
 
@@ -129,8 +142,8 @@ class Monitor:
         event = self.tracker.observe(started, finished, ok, describe_failure(results))
         if event is not None:
             self.handle(event)
-        elif s.status_page is not None and finished - self.last_status_page >= STATUS_PAGE_EVERY:
-            self.write_status_page()
+        elif finished - self.last_status_page >= STATUS_PAGE_EVERY:
+            self.refresh_status_page()
 
     def handle(self, event: IncidentEvent) -> None:
         incident = event.incident
@@ -139,16 +152,13 @@ class Monitor:
             self.summary.opened += 1
         elif event.kind == "resolved":
             self.summary.resolved += 1
-        budget = budget_report(self.ledger, self.settings.budget_seconds)
-        self.dispatcher.submit(message_for(event, self.settings.url, budget.budget_left_seconds))
-        if self.settings.status_page is not None:
-            self.write_status_page()
+        self.dispatcher.submit(message_for(event, self.settings.url))
+        self.refresh_status_page()
 
-    def write_status_page(self) -> None:
-        s = self.settings
-        assert s.status_page is not None
-        write_status_page(self.ledger, s.status_page, s.service, s.budget_seconds)
-        self.last_status_page = time.time()
+    def refresh_status_page(self) -> None:
+        if self.status_page is not None:
+            self.status_page.request()
+            self.last_status_page = time.time()
 
 
 def positive(text: str) -> float:

@@ -14,12 +14,13 @@ import smtplib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from pathlib import Path
 
 import requests
 
+from sre.budget import budget_report
 from sre.incidents import OPENED, RESOLVED, IncidentEvent
 from sre.ledger import Incident, Ledger, Notification
 from sre.timeline import human_duration, iso
@@ -219,10 +220,12 @@ class Dispatcher:
         self,
         config: NotifyConfig,
         ledger_path: Path,
+        budget_seconds: float,
         report: Callable[[str], None] = print,
     ) -> None:
         self.config = config
         self.ledger_path = ledger_path
+        self.budget_seconds = budget_seconds
         self.report = report
         self.queue: queue.Queue[IncidentMessage | None] = queue.Queue()
         self.sent = 0
@@ -243,7 +246,9 @@ class Dispatcher:
         # SQLite connections belong to the thread that opened them.
         with Ledger(self.ledger_path) as ledger:
             while (message := self.queue.get()) is not None:
-                for record in deliver(self.config, message):
+                # Measured here, not by the monitor: a year of rounds takes seconds to sum.
+                left = budget_report(ledger, self.budget_seconds).budget_left_seconds
+                for record in deliver(self.config, replace(message, budget_left_seconds=left)):
                     ledger.record_notification(record)
                     if record.ok:
                         self.sent += 1
@@ -318,5 +323,6 @@ def notify_config_from(args: argparse.Namespace) -> NotifyConfig:
     return NotifyConfig(webhooks, smtp, args.notify_attempts, args.notify_backoff)
 
 
-def message_for(event: IncidentEvent, service: str, budget_left_seconds: float) -> IncidentMessage:
-    return IncidentMessage(event.kind, event.incident, service, budget_left_seconds)
+def message_for(event: IncidentEvent, service: str) -> IncidentMessage:
+    """The message for an event; the dispatcher adds the budget left when it sends it."""
+    return IncidentMessage(event.kind, event.incident, service, budget_left_seconds=0.0)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sre.budget import add_budget_arguments, budget_report, budget_seconds_from
 from sre.ledger import Incident, Ledger, open_existing
-from sre.timeline import human_duration, iso, segments, totals
+from sre.timeline import human_duration, iso, ledger_totals
 
 DEFAULT_DEPLOY_LOG = Path(".state/local/deploy-log.jsonl")
 # How much context around the incident the timeline shows.
@@ -108,9 +108,7 @@ def draft(
     now = time.time() if now is None else now
     incident = ledger.incident(incident_id)
     end = incident.recovered if incident.recovered is not None else now
-    downtime = totals(
-        segments(ledger.rounds(since=incident.started, until=end), incident.started, end)
-    )
+    downtime = ledger_totals(ledger, incident.started, end)
     deploys, deploy_note = read_deploy_log(
         deploy_log, incident.started - DEPLOYS_BEFORE, (incident.resolved or now) + AFTER
     )

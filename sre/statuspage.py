@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
+import threading
 import time
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
 from sre.budget import add_budget_arguments, budget_report, budget_seconds_from
 from sre.incidents import incident_json
 from sre.ledger import Ledger, open_existing
-from sre.timeline import UP, day_start, days, human_duration, iso, reach, segments
+from sre.timeline import UP, daily_totals, day_start, human_duration, iso, reach, segments
 
 DAYS = 90
 OPERATIONAL, DEGRADED, OUTAGE = "operational", "degraded", "major outage"
@@ -42,9 +45,8 @@ def status_data(
     """Everything the page shows, as JSON-ready data."""
     now = time.time() if now is None else now
     first_day = day_start(now) - (DAYS - 1) * 86400
-    segs = segments(ledger.rounds(since=first_day, until=now), first_day, now)
     bars = []
-    for date, day in days(segs, first_day, DAYS):
+    for date, day in daily_totals(ledger, first_day, DAYS, now):
         uptime = day.up / day.known if day.known else None
         bars.append(
             {
@@ -200,6 +202,51 @@ def write_status_page(
         partial.write_text(text, encoding="utf-8")
         partial.replace(out_dir / name)
     return data
+
+
+class StatusPageKeeper:
+    """Rewrite the status page on a background thread whenever asked.
+
+    The monitor asks every minute and on every incident event; summing a year of rounds
+    takes seconds, which must not delay the next round.
+    """
+
+    def __init__(
+        self,
+        ledger_path: Path,
+        out_dir: Path,
+        service: str,
+        budget_seconds: float,
+        report: Callable[[str], None] = print,
+    ) -> None:
+        self.args = (out_dir, service, budget_seconds)
+        self.ledger_path = ledger_path
+        self.report = report
+        self.wanted = threading.Event()
+        self.closing = False
+        self.thread = threading.Thread(target=self._run, name="status-page", daemon=True)
+        self.thread.start()
+
+    def request(self) -> None:
+        self.wanted.set()
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Write the page one last time, then stop."""
+        self.closing = True
+        self.wanted.set()
+        self.thread.join(timeout)
+
+    def _run(self) -> None:
+        with Ledger(self.ledger_path) as ledger:
+            while True:
+                self.wanted.wait()
+                self.wanted.clear()
+                try:
+                    write_status_page(ledger, *self.args)
+                except (OSError, sqlite3.Error) as exc:
+                    self.report(f"status page not written: {exc}")
+                if self.closing:
+                    return
 
 
 def run_status_page(args: argparse.Namespace) -> int:

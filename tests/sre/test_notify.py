@@ -99,10 +99,12 @@ def test_the_dispatcher_delivers_in_the_background_and_records_each_delivery(tmp
     with webhook_receiver() as hook, smtp_server() as (port, mailbox):
         smtp = SmtpConfig("127.0.0.1", port, "monitor@short.test", ("oncall@short.test",))
         config = NotifyConfig(webhooks=(hook.url,), smtp=smtp, attempts=2, backoff=0.01)
-        dispatcher = Dispatcher(config, path, report=lines.append)
+        dispatcher = Dispatcher(config, path, 1200.0, report=lines.append)
         dispatcher.submit(message(OPENED, incident))
         dispatcher.close()
         assert len(hook.bodies) == 1 and len(mailbox.messages) == 1
+        # The dispatcher measured the budget: no rounds in the ledger, nothing spent.
+        assert hook.bodies[0]["budget_left_seconds"] == 1200
     with Ledger(path) as ledger:
         records = ledger.notifications(incident.id)
     assert [(r.channel, r.ok) for r in records] == [("webhook", True), ("email", True)]

@@ -8,7 +8,14 @@ import pytest
 
 from sre.cli import main
 from sre.incidents import IncidentTracker
-from sre.statuspage import DEGRADED, OPERATIONAL, OUTAGE, UNKNOWN_STATE, status_data
+from sre.statuspage import (
+    DEGRADED,
+    OPERATIONAL,
+    OUTAGE,
+    UNKNOWN_STATE,
+    StatusPageKeeper,
+    status_data,
+)
 from tests.sre.ledgers import at, ledger_with, steady
 from tests.support.require import need_program
 
@@ -106,3 +113,15 @@ def test_chromium_renders_the_page(ledger, tmp_path):
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 10_000
+
+
+def test_the_keeper_writes_in_the_background_and_reports_failures(ledger, tmp_path):
+    lines = []
+    keeper = StatusPageKeeper(ledger.path, tmp_path / "site", "S", BUDGET, report=lines.append)
+    keeper.close()
+    assert (tmp_path / "site" / "status.json").is_file()
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    keeper = StatusPageKeeper(ledger.path, blocked, "S", BUDGET, report=lines.append)
+    keeper.close()
+    assert lines and lines[0].startswith("status page not written:")

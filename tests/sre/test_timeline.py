@@ -2,11 +2,22 @@
 
 from itertools import pairwise
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sre.ledger import Round
-from sre.timeline import DOWN, UNKNOWN, UP, Segment, human_duration, segments, totals
+from sre.ledger import Ledger, Round
+from sre.timeline import (
+    DOWN,
+    UNKNOWN,
+    UP,
+    Segment,
+    daily_totals,
+    human_duration,
+    ledger_totals,
+    segments,
+    totals,
+)
 
 
 def rnd(started: float, ok: bool, interval: float = 10.0, took: float = 0.5) -> Round:
@@ -67,3 +78,29 @@ def test_up_down_and_unknown_always_add_up_to_the_window(raw, start, length):
     segs = segments(rounds, start, start + length)
     assert abs(totals(segs).total - length) < 1e-6
     assert all(a.end <= b.start for a, b in pairwise(segs))
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 3 * 86400), st.booleans(), st.floats(1, 5000), st.floats(0, 900)),
+        max_size=30,
+    ),
+    st.floats(0, 86400),
+    st.floats(0, 2 * 86400),
+)
+def test_sqlite_sums_agree_with_the_segments(raw, start, length):
+    rounds = [Round(0, s, s + took, interval, ok) for s, ok, interval, took in raw]
+    end = start + length
+    expected = totals(segments(rounds, start, end))
+    with Ledger(":memory:") as ledger:
+        for r in rounds:
+            ledger.record_round(r.started, r.finished, r.interval, r.ok, [])
+        got = ledger_totals(ledger, start, end)
+        per_day = daily_totals(ledger, 0.0, 3, end)
+    assert got.up == pytest.approx(expected.up, abs=1e-6)
+    assert got.down == pytest.approx(expected.down, abs=1e-6)
+    assert got.unknown == pytest.approx(expected.unknown, abs=1e-6)
+    assert sum(day.down for _, day in per_day) == pytest.approx(
+        totals(segments(rounds, 0.0, min(end, 3 * 86400))).down, abs=1e-6
+    )
+    assert all(day.unknown >= -1e-6 for _, day in per_day)
