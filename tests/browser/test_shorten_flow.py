@@ -1,0 +1,35 @@
+"""The main path: paste a URL, shorten it, copy the short link, follow it."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.target_site import TITLE
+
+
+def shorten(page: Page, url: str, code: str = "") -> None:
+    """Fill the home page's form and press Shorten, as a person would."""
+    page.goto("/")
+    page.get_by_label("Long URL").fill(url)
+    if code:
+        page.get_by_label("Custom name").fill(code)
+    page.get_by_role("button", name="Shorten").click()
+
+
+def test_shorten_copy_and_follow(page: Page, app_url: str, target_origin: str):
+    target = f"{target_origin}/spring/collection?utm_source=browser-test"
+    shorten(page, target)
+
+    short_url = page.locator("#short-url").input_value()
+    assert short_url.startswith(f"{app_url}/")
+    assert page.url == f"{short_url}+"
+    expect(page.get_by_role("heading", level=1)).to_contain_text("short link is ready")
+    expect(page.locator("#visits")).to_have_text("0")
+
+    page.get_by_role("button", name="Copy").click()
+    expect(page.locator("#copy-status")).to_have_text("Short link copied to the clipboard.")
+    assert page.evaluate("navigator.clipboard.readText()") == short_url
+
+    page.goto(short_url)
+    expect(page).to_have_title(TITLE)
+    assert page.url == target
