@@ -106,12 +106,13 @@ def new_context(
     watches: list[Watch] = []
     contexts: list[BrowserContext] = []
 
-    def open_context(viewport: dict[str, int] = DESKTOP) -> BrowserContext:
+    def open_context(viewport: dict[str, int] = DESKTOP, **options: object) -> BrowserContext:
         context = chromium.new_context(
             base_url=app_url,
             viewport=viewport,
             permissions=["clipboard-read", "clipboard-write"],
             accept_downloads=True,
+            **options,
         )
         watch = Watch(allowed_origins={app_url, target_origin})
         watch.attach(context)
