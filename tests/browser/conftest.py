@@ -106,15 +106,17 @@ def new_context(
     watches: list[Watch] = []
     contexts: list[BrowserContext] = []
 
-    def open_context(viewport: dict[str, int] = DESKTOP, **options: object) -> BrowserContext:
+    def open_context(
+        viewport: dict[str, int] = DESKTOP, base_url: str = app_url, **options: object
+    ) -> BrowserContext:
         context = chromium.new_context(
-            base_url=app_url,
+            base_url=base_url,
             viewport=viewport,
             permissions=["clipboard-read", "clipboard-write"],
             accept_downloads=True,
             **options,
         )
-        watch = Watch(allowed_origins={app_url, target_origin})
+        watch = Watch(allowed_origins={base_url, target_origin})
         watch.attach(context)
         watches.append(watch)
         contexts.append(context)
