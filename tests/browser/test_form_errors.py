@@ -30,7 +30,9 @@ def assert_error_next_to(page: Page, field: str, message: str) -> None:
     assert field_box is not None and error_box is not None
     gap = error_box["y"] - (field_box["y"] + field_box["height"])
     assert 0 <= gap < 24, f"the message is {gap}px away from its field"
-    expect(page.get_by_role("alert")).to_have_text(message)
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("There is a problem")
+    expect(summary.get_by_role("link", name=message)).to_have_attribute("href", f"#{field}")
 
 
 def test_custom_name(page: Page, app_url: str, target_origin: str):

@@ -50,6 +50,7 @@ def test_keyboard_only(page: Page, app_url: str, target_origin: str):
     expect(skip).to_be_focused()
     expect(skip).to_be_in_viewport()
     assert page.evaluate(FOCUS)["visible"]
+    page.bring_to_front()  # the Clipboard API only serves the focused document
     tab_to(page, "copy")
     page.keyboard.press("Enter")
     expect(page.locator("#copy-status")).to_have_text("Short link copied to the clipboard.")
@@ -104,8 +105,16 @@ def test_phone_viewport(
     expect(page).to_have_url(f"{app_url}/on-the-phone-with-a-long-custom-name-x+")
     no_horizontal_scroll(page)
     reachable(page, "Copy")
+    page.bring_to_front()
     page.get_by_role("button", name="Copy").tap()
     expect(page.locator("#copy-status")).to_have_text("Short link copied to the clipboard.")
+
+    # A generated code is short enough to be read whole, without scrolling the field.
+    page.goto("/")
+    page.get_by_label("Long URL").fill(f"{target_origin}/generated")
+    page.get_by_role("button", name="Shorten").tap()
+    expect(page.locator("#copy")).to_be_visible()
+    assert page.locator("#short-url").evaluate("(el) => el.scrollWidth <= el.clientWidth")
 
     page.goto("/")
     no_horizontal_scroll(page)

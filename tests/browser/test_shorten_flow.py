@@ -26,6 +26,7 @@ def test_shorten_copy_and_follow(page: Page, app_url: str, target_origin: str):
     expect(page.get_by_role("heading", level=1)).to_contain_text("short link is ready")
     expect(page.locator("#visits")).to_have_text("0")
 
+    page.bring_to_front()  # the Clipboard API only serves the focused document
     page.get_by_role("button", name="Copy").click()
     expect(page.locator("#copy-status")).to_have_text("Short link copied to the clipboard.")
     assert page.evaluate("navigator.clipboard.readText()") == short_url
