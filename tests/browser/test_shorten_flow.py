@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from collections.abc import Callable
+
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.target_site import TITLE
 
@@ -34,3 +36,23 @@ def test_shorten_copy_and_follow(page: Page, app_url: str, target_origin: str):
     page.goto(short_url)
     expect(page).to_have_title(TITLE)
     assert page.url == target
+
+
+def test_copy_falls_back_when_the_clipboard_api_refuses(
+    new_context: Callable[..., BrowserContext], target_origin: str
+):
+    context = new_context()
+    # As in a browser without the async Clipboard API, or one that denies it.
+    context.add_init_script(
+        "if (navigator.clipboard) {"
+        "  navigator.clipboard.writeText = () => Promise.reject(new Error('denied'));"
+        "}"
+    )
+    page = context.new_page()
+    shorten(page, f"{target_origin}/fallback")
+    short_url = page.locator("#short-url").input_value()
+    page.bring_to_front()
+    page.get_by_role("button", name="Copy").click()
+    expect(page.locator("#copy-status")).to_have_text("Short link copied to the clipboard.")
+    assert page.evaluate("navigator.clipboard.readText()") == short_url
+    expect(page.locator("#short-url")).to_be_focused()  # selected by the fallback
