@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Response
 
 # Runs in every document before the page's own scripts; reports each violation to Python
 # through the binding below (exposed bindings survive navigations, window state does not).
@@ -61,7 +61,7 @@ class Watch:
         if origin(url) not in self.allowed_origins:
             self.foreign_requests.append(url)
 
-    def _on_response(self, response) -> None:
+    def _on_response(self, response: Response) -> None:
         if response.status >= 400 and response.request.resource_type == "document":
             self.error_documents.append(f"{response.status} {response.url}")
 
