@@ -38,6 +38,7 @@ ADMIN_TOKEN = "browser-test-admin-token"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test in this folder, so `-m "not browser"` can leave them out."""
     for item in items:
         if item.path.is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.browser)
@@ -74,6 +75,8 @@ def serve_app(directory: Path, **env: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Browser]:
+    """Launch Debian's Chromium once for the session (skip, or fail under REQUIRE_ALL=1,
+    when it is missing)."""
     need(CHROMIUM.exists(), f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -85,7 +88,8 @@ def chromium() -> Iterator[Browser]:
 
 @pytest.fixture(scope="session")
 def app_url(chromium: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app under gunicorn, shared by every browser test."""
+    """The app under gunicorn, shared by every browser test (started only once Chromium
+    is known to be there)."""
     with serve_app(tmp_path_factory.mktemp("browser-app")) as base_url:
         yield base_url
 
