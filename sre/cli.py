@@ -9,6 +9,9 @@ import sys
 # Each module exposes `register(subparsers)`, which adds subcommands whose parsers set
 # `func` (taking the parsed arguments, returning an exit status).
 COMMAND_MODULES: list[str] = [
+    "sre.bundle",
+    "sre.verify",
+    "sre.notify",
     "sre.monitor",
     "sre.budget",
     "sre.incidents",

@@ -17,15 +17,15 @@ from pathlib import Path
 from types import FrameType
 
 from sre.budget import add_budget_arguments, budget_seconds_from
-from sre.incidents import IncidentEvent, IncidentTracker
-from sre.ledger import Ledger
-from sre.notify import (
+from sre.incident_notify import (
     Dispatcher,
     NotifyConfig,
     add_notify_arguments,
     message_for,
     notify_config_from,
 )
+from sre.incidents import IncidentEvent, IncidentTracker
+from sre.ledger import Ledger
 from sre.probes import describe_failure, probe_round, round_ok
 from sre.progress import Progress
 from sre.statuspage import StatusPageKeeper

@@ -5,9 +5,7 @@ import time
 
 import pytest
 
-from sre.incidents import OPENED, RESOLVED
-from sre.ledger import Incident, Ledger
-from sre.notify import (
+from sre.incident_notify import (
     DeliveryError,
     Dispatcher,
     IncidentMessage,
@@ -18,6 +16,8 @@ from sre.notify import (
     notify_config_from,
     with_retries,
 )
+from sre.incidents import OPENED, RESOLVED
+from sre.ledger import Incident, Ledger
 from tests.sre.receivers import smtp_server, webhook_receiver
 from tests.support.servers import free_port
 
