@@ -76,7 +76,7 @@ class Monitor:
         self.dispatcher = Dispatcher(
             notify, settings.ledger, settings.budget_seconds, report=progress.say
         )
-        self.status_page = (
+        self.page_keeper = (
             StatusPageKeeper(
                 settings.ledger,
                 settings.status_page,
@@ -117,8 +117,8 @@ class Monitor:
             self.dispatcher.close()
             self.summary.notifications_sent = self.dispatcher.sent
             self.summary.notifications_failed = self.dispatcher.failed
-            if self.status_page is not None:
-                self.status_page.close()
+            if self.page_keeper is not None:
+                self.page_keeper.close()
             self.ledger.close()
         return self.summary
 
@@ -156,8 +156,8 @@ class Monitor:
         self.refresh_status_page()
 
     def refresh_status_page(self) -> None:
-        if self.status_page is not None:
-            self.status_page.request()
+        if self.page_keeper is not None:
+            self.page_keeper.request()
             self.last_status_page = time.time()
 
 

@@ -8,6 +8,7 @@ again, so production is not cluttered with monitor links.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import requests
 
@@ -49,7 +50,7 @@ class _Check:
         self.status = response.status_code
         self.version = response.headers.get(VERSION_HEADER, self.version)
 
-    def run(self, body) -> ProbeResult:
+    def run(self, body: Callable[[_Check], None]) -> ProbeResult:
         wall = time.time()
         t0 = time.monotonic()
         error: str | None = None

@@ -29,8 +29,9 @@ UNKNOWN_STATE = "unknown"
 
 def current_state(ledger: Ledger, now: float) -> tuple[str, float | None]:
     """The state now, and since when it has held."""
-    if ledger.open_incidents():
-        return OUTAGE, ledger.open_incidents()[-1].started
+    open_incidents = ledger.open_incidents()
+    if open_incidents:
+        return OUTAGE, open_incidents[-1].started
     recent = ledger.rounds(since=now - 86400, until=now + 1)
     if not recent or reach(recent[-1]) < now:
         return UNKNOWN_STATE, reach(recent[-1]) if recent else None
