@@ -25,6 +25,8 @@ pytestmark = [pytest.mark.gunicorn, pytest.mark.slow]
 
 ADMIN_TOKEN = "e2e-admin-token"
 INTERVAL = 0.5
+# Generous: a refused connection fails at once, and a loaded CI machine must not time out.
+TIMEOUT = 5
 OUTAGE = 4.0  # seconds the app stays stopped
 
 
@@ -67,7 +69,7 @@ def test_an_outage_is_detected_notified_resolved_published_and_drafted(tmp_path)
     status_dir = tmp_path / "status"
     with webhook_receiver() as hook, smtp_server() as (smtp_port, mailbox):
         flags = (
-            f"--url {base_url} --ledger {ledger} --interval {INTERVAL} --timeout 2"
+            f"--url {base_url} --ledger {ledger} --interval {INTERVAL} --timeout {TIMEOUT}"
             f" --open-after 2 --close-after 2 --admin-token {ADMIN_TOKEN} --duration 120"
             f" --webhook {hook.url} --smtp-host 127.0.0.1 --smtp-port {smtp_port}"
             " --mail-from monitor@sho.rt --mail-to customer@example.org --notify-backoff 0.1"
@@ -108,12 +110,14 @@ def test_an_outage_is_detected_notified_resolved_published_and_drafted(tmp_path)
         [incident] = book.incidents()
         notified = book.notifications(incident.id)
     assert incident.resolved is not None
-    # A round may begin just before the stop (and fail), or start up to an interval after it.
-    assert stopping - INTERVAL <= incident.started <= stopped + INTERVAL + 0.2
+    # A round already under way when the app stopped counts from its own start.
+    first_failure_lead = max(0.0, stopping - incident.started)
+    assert first_failure_lead <= 4 * TIMEOUT  # at most one round's worth of requests
+    assert incident.started <= stopped + INTERVAL + 0.2
     # gunicorn listens (and queues connections) before its worker has booted.
-    assert restarting <= incident.recovered <= back + INTERVAL + 0.5
+    assert restarting <= incident.recovered <= back + INTERVAL + 2.0
     assert incident.duration(now=0) >= OUTAGE - INTERVAL
-    slack = (stopped - stopping) + (back - restarting) + 2 * INTERVAL
+    slack = first_failure_lead + (stopped - stopping) + (back - restarting) + 2 * INTERVAL
     assert abs(incident.duration(now=0) - (back - stopping)) <= slack
     # While gunicorn boots, the cause may change (refused, then timed out): an update each.
     events = [body["event"] for body in bodies]
