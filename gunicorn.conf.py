@@ -1,8 +1,11 @@
 """gunicorn settings, read by the Procfile's command (on EB and in `make run`)."""
 
+import json
+import logging
 import os
 import shutil
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 bind = f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
@@ -15,6 +18,43 @@ keepalive = 5
 accesslog = None  # the app logs each request as one JSON line
 # Several instances run side by side during a deploy; one shared control socket would clash.
 control_socket_disable = True
+
+
+class JsonLineFormatter(logging.Formatter):
+    """gunicorn's own messages (boot, worker exits, timeouts) in the app's JSON line shape."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "event": "log",
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, separators=(",", ":"))
+
+
+# Everything on stdout, one JSON object per line: that is what EB ships to CloudWatch.
+logconfig_dict = {
+    "root": {"level": "WARNING", "handlers": ["stdout"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+        }
+    },
+    "formatters": {"json": {"()": JsonLineFormatter}},
+}
 
 # Prometheus multiprocess mode: every worker writes its figures to files in one directory
 # and /metrics adds them up. It must be set before a worker imports prometheus_client, and
