@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 
@@ -52,6 +53,7 @@ def log_request(
             "duration_ms": duration_ms,
             "endpoint": endpoint,
             "version": version,
+            "pid": os.getpid(),
         }
     )
 
@@ -74,6 +76,7 @@ class JsonLineHandler(logging.Handler):
                 "logger": record.name,
                 "message": record.getMessage(),
                 "version": self.version,
+                "pid": record.process,
             }
             request_id = _current_request_id()
             if request_id:
