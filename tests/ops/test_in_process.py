@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from prometheus_client import REGISTRY
 
@@ -218,6 +219,23 @@ def test_database_down_means_503_for_people_and_programs(app_without_database: F
     assert ready.status_code == 503
     assert ready.json["reasons"] == ["database unavailable (OperationalError)"]
     assert value("shortener_db_errors_total") - errors_before == 3
+
+
+def test_a_query_past_the_statement_timeout_is_a_503(postgres_url: str):
+    app = create_app(app_config(postgres_url, DB_STATEMENT_TIMEOUT_MS=100))
+
+    @app.get("/slow")
+    def slow():
+        db.session.execute(sa.text("SELECT pg_sleep(2)"))
+        return "finished"
+
+    try:
+        response = app.test_client().get("/slow", headers={"Accept": "text/html"})
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+    finally:
+        with app.app_context():
+            db.engine.dispose()
 
 
 def test_error_pages_have_the_sites_look(client):

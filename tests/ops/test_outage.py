@@ -76,8 +76,13 @@ def test_outage_answers_503_and_the_same_workers_recover(
         assert made.status_code == 201
         # Never followed yet, so no worker has it cached: following it needs the database.
         code = made.json()["code"]
+        # This one both workers have just resolved: their caches keep it redirecting a while.
+        cached = create_by_api(base, "https://example.com/cached").json()["code"]
+        wait_until(lambda: followed_by(app, base, cached) == workers, RECOVERY_SECONDS)
 
         private_postgres.stop("fast")
+        for _ in range(ATTEMPTS):
+            assert follow(base, cached).status_code == 302
         for _ in range(ATTEMPTS):
             assert_unavailable_page(follow(base, code))
             assert_unavailable_json(create_by_api(base, "https://example.com/during"))
@@ -150,6 +155,17 @@ def test_readyz_is_bounded_while_the_database_is_frozen(
             lambda: requests.get(f"{base}/readyz", timeout=10).status_code == 200,
             RECOVERY_SECONDS,
         )
+
+
+def followed_by(app: Served, base: str, code: str) -> set[int]:
+    """Follow `code` a few times at once; return the pids of the workers that redirected it."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert set(pool.map(lambda _: follow(base, code).status_code, range(4))) == {302}
+    return {
+        line["pid"]
+        for line in app.requests_logged()
+        if line["path"] == f"/{code}" and line["status"] == 302
+    }
 
 
 def readyz_pids(app: Served, base: str) -> set[int]:

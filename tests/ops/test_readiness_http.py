@@ -94,3 +94,11 @@ def test_readyz_is_bounded_when_the_database_never_answers(blackhole: int, tmp_p
             response, seconds = readyz(app.base_url)
             assert_not_ready(response, "database")
             assert seconds < BOUND_SECONDS
+        # Requests wait for the connect timeout (DB_CONNECT_TIMEOUT), then answer 503.
+        started = time.perf_counter()
+        created = requests.post(
+            f"{app.base_url}/api/links", json={"url": "https://example.com/"}, timeout=30
+        )
+        assert created.status_code == 503
+        assert created.json()["error"]["type"] == "unavailable"
+        assert time.perf_counter() - started < 3 + BOUND_SECONDS
