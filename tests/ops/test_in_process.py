@@ -213,7 +213,8 @@ def test_database_down_means_503_for_people_and_programs(app_without_database: F
     api = client.post("/api/links", json={"url": "https://example.com/"})
     assert api.status_code == 503
     assert api.json["error"]["type"] == "unavailable"
-    assert int(api.headers["Retry-After"]) >= 5
+    # Not Flask-Limiter's window (up to a minute) on this rate-limited route.
+    assert api.headers["Retry-After"] == "5"
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")
     assert ready.status_code == 503
