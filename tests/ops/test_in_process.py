@@ -239,6 +239,23 @@ def test_a_query_past_the_statement_timeout_is_a_503(postgres_url: str):
             db.engine.dispose()
 
 
+def test_postgresql_connections_carry_the_bounded_waits(postgres_url: str):
+    app = create_app(app_config(postgres_url))
+    try:
+        with app.app_context(), db.engine.connect() as conn:
+            assert conn.execute(sa.text("SHOW statement_timeout")).scalar() == "5s"
+            libpq = {
+                option.keyword.decode(): (option.val or b"").decode()
+                for option in conn.connection.dbapi_connection.pgconn.info
+            }
+        assert libpq["connect_timeout"] == "3"
+        assert libpq["tcp_user_timeout"] == "5000"
+        assert libpq["keepalives_idle"] == "30"
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
 def test_error_pages_have_the_sites_look(client):
     for path, status, title in [
         ("/no-such-code", 404, "That short link does not exist"),
