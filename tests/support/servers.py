@@ -54,12 +54,15 @@ def procfile_command(root: Path = ROOT) -> list[str]:
 
 
 @contextmanager
-def gunicorn_app(env: dict[str, str], workers: int = 2, cwd: Path = ROOT) -> Iterator[str]:
+def gunicorn_app(
+    env: dict[str, str], workers: int = 2, cwd: Path = ROOT, port: int | None = None
+) -> Iterator[str]:
     """Run the app as `make run` does (the Procfile's command) and yield its base URL.
 
     `env` is laid over the current environment; the database must already be migrated.
+    `port` pins the port (to restart the app where a client expects it); a free one otherwise.
     """
-    port = free_port()
+    port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     full_env = {
         **os.environ,
