@@ -33,6 +33,7 @@ from sre.deploy import Gates, guarded_deploy
 from sre.load import Load, Record, create_link, failed, failure_windows, request, summary
 from sre.localenv.breakages import broken_copy
 from sre.localenv.environment import DEFAULT_VENV_CACHE, ROOT, LocalEnvironment, free_port
+from sre.probes import describe_failure, probe_round, round_ok
 from sre.progress import Progress
 
 OUT = ROOT / "out"
@@ -45,28 +46,9 @@ STEADY_SECONDS = 3.0
 
 
 def probe_once(base_url: str, admin_token: str) -> tuple[bool, str]:
-    """One round of the SLA monitor's probes (sre.probes): (ok, what failed)."""
-    try:
-        from sre.probes import describe_failure, probe_round, round_ok
-    except ImportError:  # the SLA monitor is not part of this tree: probe the same journey
-        return journey_probe(base_url)
+    """One round of the SLA monitor's probes: (ok, what failed)."""
     results = probe_round(base_url, timeout=2.0, admin_token=admin_token)
     return round_ok(results), describe_failure(results)
-
-
-def journey_probe(base_url: str) -> tuple[bool, str]:
-    """The monitor's journey without its module: /readyz, create through the API, follow."""
-    try:
-        status, _, _ = request(base_url, "GET", "/readyz", timeout=2.0)
-        if status != 200:
-            return False, f"readyz: {status}"
-        code, target = create_link(base_url, timeout=2.0)
-        status, headers, _ = request(base_url, "GET", f"/{code}", timeout=2.0)
-        if status not in (301, 302, 303, 307, 308) or headers.get("Location") != target:
-            return False, f"journey: GET /{code} answered {status}"
-    except (OSError, RuntimeError, ValueError) as exc:
-        return False, f"journey: {exc}"
-    return True, "all checks passed"
 
 
 class Monitor:
