@@ -125,6 +125,12 @@ def break_behind_proxy(files: dict[str, bytes]) -> None:
     _patch_function(files, _routed("/"), line, "the home page view")
 
 
+def break_migrations(files: dict[str, bytes]) -> None:
+    """`flask db upgrade` fails: the deploy stops before any instance of it starts."""
+    line = "raise RuntimeError('broken on purpose: migrations')"
+    _patch_function(files, _named("run_migrations_online"), line, "the migration runner")
+
+
 BREAKAGES: dict[str, Callable[[dict[str, bytes]], None]] = {
     "import-error": break_import,
     "never-ready": break_readiness,
@@ -132,6 +138,7 @@ BREAKAGES: dict[str, Callable[[dict[str, bytes]], None]] = {
     "redirect-500": break_redirects,
     "smoke-fails": break_home_page,
     "proxy-only": break_behind_proxy,
+    "migration-fails": break_migrations,
 }
 
 

@@ -284,3 +284,31 @@ def test_status_shows_the_environment_and_the_deploy_log(stand: Stand, live: dic
 
     assert f"{ENV}: Ready\tGreen\t{live['label']}" in text
     assert "deploy-succeeded" in text
+
+
+def test_without_the_aws_cli_nothing_is_deployed(
+    stand: Stand, live: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+    outcome = stand.deploy(live["next"], "eb-no-cli")
+
+    assert outcome.failed_step == "record the label serving now"
+    assert "aws is not installed" in (outcome.error or "")
+    assert stand.calls() == []
+
+
+def test_an_environment_without_a_url_cannot_be_smoked_and_is_restored(
+    stand: Stand, live: dict
+) -> None:
+    stand.state.update(cname="None")
+    stand.save()
+    label = live["next"].stem.removeprefix("shortener-")
+
+    outcome = stand.deploy(live["next"], label)
+
+    assert "has no CNAME" in (outcome.error or "")
+    assert stand.calls() == [deploy_call(label), restore_call(live["label"])]
+    assert outcome.exit_code == 2, "the restored version cannot be smoked either"

@@ -128,3 +128,10 @@ def test_a_broken_copy_leaves_the_original_and_carries_its_own_label(tmp_path: P
     assert bundle_version(copy) == "v2"
     with zipfile.ZipFile(copy) as archive:
         assert "json.loads(io.StringIO" in archive.read("shortener/links.py").decode()
+
+
+def test_the_load_needs_links_to_redirect() -> None:
+    from sre.load import Load
+
+    with pytest.raises(ValueError, match="at least one existing code"):
+        Load("http://127.0.0.1:9", [])

@@ -82,7 +82,7 @@ def test_a_rollback_under_load_fails_no_request(env: Env) -> None:
 
 @pytest.mark.parametrize(
     "breakage",
-    ["import-error", "never-ready", "create-500", "redirect-500", "smoke-fails"],
+    ["import-error", "never-ready", "create-500", "redirect-500", "smoke-fails", "migration-fails"],
 )
 def test_a_broken_version_never_receives_user_traffic(
     env: Env, make_version: Callable[..., Path], breakage: str
