@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import click
+from alembic.runtime.migration import MigrationContext
 from flask import Flask
 from flask.cli import AppGroup
+from flask_migrate import upgrade
 
+from shortener.extensions import db
 from shortener.links import get_link, set_disabled, short_url
+from shortener.readiness import schema_head, schema_is_ahead
 
 links_cli = AppGroup("links", help="Inspect, disable or re-enable short links.")
 
@@ -43,5 +47,26 @@ def show(code: str) -> None:
     click.echo(f"state: {link.state()}  visits: {link.visits}  created: {created}")
 
 
+schema_cli = AppGroup("schema", help="Migrate the database the way deploys do.")
+
+
+@schema_cli.command("upgrade")
+def schema_upgrade() -> None:
+    """Migrate to this code's head; leave alone a schema a newer release migrated.
+
+    Deploys (and rollbacks) run this instead of `flask db upgrade`, which stops on a
+    revision it does not know: after a rollback the schema is the newer release's, and
+    expand-then-contract migrations keep it usable by this code.
+    """
+    with db.engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if schema_is_ahead(current):
+        click.echo(f"schema is at {current}, ahead of this code's {schema_head()}: left as it is")
+        return
+    upgrade()
+    click.echo(f"schema is at {schema_head()}")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(links_cli)
+    app.cli.add_command(schema_cli)

@@ -47,6 +47,28 @@ def schema_head() -> str | None:
     return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 
+@cache
+def known_revisions() -> frozenset[str]:
+    return frozenset(rev.revision for rev in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions())
+
+
+def schema_is_ahead(current: str | None) -> bool:
+    """True when the schema was migrated by a newer release than this code.
+
+    Revision ids are zero-padded sequence numbers (0001, 0002, …), so a revision this code
+    does not know and that sorts after its head comes from a later release. Migrations are
+    expand-then-contract, so this code still works on it: a rollback to this release must
+    be able to become ready on the newer schema it leaves behind.
+    """
+    head = schema_head()
+    return (
+        current is not None
+        and head is not None
+        and current not in known_revisions()
+        and current > head
+    )
+
+
 @dataclass
 class Readiness:
     """The outcome of one check: ready when there are no reasons."""
@@ -128,7 +150,9 @@ def check(app: Flask) -> Readiness:
     started = time.perf_counter()
     try:
         current = _current_revision(probe_engine(app), started)
-        if current != result.schema:
+        if schema_is_ahead(current):
+            result.schema = current
+        elif current != result.schema:
             result.reasons.append(
                 f"schema is at {current or 'nothing'}, this version needs {result.schema}"
             )

@@ -266,7 +266,7 @@ class LocalEnvironment:
                     parents=True, exist_ok=True
                 )
             result = subprocess.run(
-                [str(release.bin_dir / "flask"), "--app", "application", "db", "upgrade"],
+                [str(release.bin_dir / "flask"), "--app", "application", "schema", "upgrade"],
                 cwd=release.app_dir,
                 env=env,
                 capture_output=True,

@@ -202,11 +202,11 @@ def test_migrations_run_once_per_deploy_in_the_platform_venv() -> None:
     commands = {}
     for path in config_files(ROOT):
         commands.update(load_config(path).get("container_commands") or {})
-    migrate = [c for c in commands.values() if "db upgrade" in c["command"]]
+    migrate = [c for c in commands.values() if "schema upgrade" in c["command"]]
     assert len(migrate) == 1
     assert migrate[0]["leader_only"] is True
     assert migrate[0]["command"].startswith("source /var/app/venv/*/bin/activate && ")
-    assert "flask --app application db upgrade" in migrate[0]["command"]
+    assert "flask --app application schema upgrade" in migrate[0]["command"]
 
 
 def test_the_upload_limit_lets_the_app_answer(settings) -> None:

@@ -31,3 +31,20 @@ def test_unknown_code_fails_with_a_message(runner):
         result = runner.invoke(args=["links", command, "missing"])
         assert result.exit_code == 1
         assert "no link has the code 'missing'" in result.output
+
+
+def test_schema_upgrade_leaves_a_newer_releases_schema_alone(app, runner):
+    import sqlalchemy as sa
+
+    from shortener.extensions import db
+    from shortener.readiness import schema_head
+
+    result = runner.invoke(args=["schema", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert f"schema is at {schema_head()}" in result.output
+    newer = f"{int(schema_head()) + 1:04d}"
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = :r"), {"r": newer})
+    result = runner.invoke(args=["schema", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert f"schema is at {newer}, ahead of this code's" in result.output
