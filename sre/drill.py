@@ -355,12 +355,14 @@ def run(args: argparse.Namespace) -> int:
     progress.summary("done")
     print()
     for figures in result["scenarios"]:
+        restored = figures["restored_after_seconds"]
+        restored_text = "nothing to restore" if restored is None else f"{restored} s"
         print(
             f"{figures['name']:<16} {figures['strategy']}\n"
             f"  requests {figures['total_requests']}, failed {figures['failed_requests']},"
             f" downtime {figures['downtime_seconds']} s,"
             f" detected after {figures['detected_after_seconds']} s,"
-            f" restored after {figures['restored_after_seconds']} s,"
+            f" restored after: {restored_text},"
             f" serving at end: {figures['version_serving_at_end']}"
         )
     print(f"\nwrote {Path(args.out) / 'drill.json'} and {Path(args.out) / 'drill.md'}")
