@@ -60,7 +60,8 @@ def read_deploy_log(path: Path, start: float, end: float) -> tuple[list[Timeline
             skipped += 1
             continue
         if start <= moment <= end:
-            extra = f" ({record['label']})" if record.get("label") else ""
+            details = [str(record[key]) for key in ("label", "step", "error") if record.get(key)]
+            extra = f" ({'; '.join(details)})" if details else ""
             entries.append(TimelineEntry(moment, f"deploy log: {record.get('event', '?')}{extra}"))
     note = f"deploy log {path}" + (f" ({skipped} unreadable lines skipped)" if skipped else "")
     return entries, note

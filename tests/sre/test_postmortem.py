@@ -41,6 +41,15 @@ def test_the_draft_has_the_timeline_duration_budget_and_five_questions(ledger, t
         [
             json.dumps({"time": "2026-07-14T08:59:00Z", "event": "deploy started", "label": "v2"}),
             json.dumps({"time": START + 290, "event": "deploy finished", "label": "v2"}),
+            json.dumps(
+                {
+                    "time": START + 295,
+                    "event": "step-failed",
+                    "label": "v2",
+                    "step": "smoke suite",
+                    "error": "POST /api/links answered 500",
+                }
+            ),
             json.dumps({"time": "2026-07-14T09:07:00+00:00", "event": "rollback", "label": "v1"}),
             json.dumps({"time": "2026-07-13T09:00:00Z", "event": "deploy finished", "label": "v0"}),
             "not json",
@@ -56,6 +65,8 @@ def test_the_draft_has_the_timeline_duration_budget_and_five_questions(ledger, t
         "- 2026-07-14T08:59:00Z deploy log: deploy started (v2)",
         "- 2026-07-14T09:00:00Z monitor: checks pass (version v1)",
         "- 2026-07-14T09:04:50Z deploy log: deploy finished (v2)",
+        "- 2026-07-14T09:04:55Z deploy log: step-failed (v2; smoke suite;"
+        " POST /api/links answered 500)",
         "- 2026-07-14T09:05:00Z monitor: checks fail: readyz: /readyz answered 503;"
         " journey: POST /api/links answered 500 (version v2)",
         "- 2026-07-14T09:05:20Z incident #1 opened",
