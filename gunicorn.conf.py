@@ -1,6 +1,12 @@
 """gunicorn settings, read by the Procfile's command (on EB and in `make run`)."""
 
+import json
+import logging
 import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
 
 bind = f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -12,3 +18,70 @@ keepalive = 5
 accesslog = None  # the app logs each request as one JSON line
 # Several instances run side by side during a deploy; one shared control socket would clash.
 control_socket_disable = True
+
+
+class JsonLineFormatter(logging.Formatter):
+    """gunicorn's own messages (boot, worker exits, timeouts) in the app's JSON line shape."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "event": "log",
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, separators=(",", ":"))
+
+
+# Everything on stdout, one JSON object per line: that is what EB ships to CloudWatch.
+logconfig_dict = {
+    "root": {"level": "WARNING", "handlers": ["stdout"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+        }
+    },
+    "formatters": {"json": {"()": JsonLineFormatter}},
+}
+
+# Prometheus multiprocess mode: every worker writes its figures to files in one directory
+# and /metrics adds them up. It must be set before a worker imports prometheus_client, and
+# it must start empty, or a previous run's figures would be counted again.
+# (gunicorn reads this file again on SIGHUP: remember in the environment who made the dir.)
+_MADE_HERE = "SHORTENER_METRICS_DIR_MADE_BY_GUNICORN"
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="shortener-metrics-")
+    os.environ[_MADE_HERE] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def on_starting(server):
+    """Start from an empty metrics directory."""
+    METRICS_DIR.mkdir(parents=True, exist_ok=True)
+    for stale in METRICS_DIR.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges from the sums (its counters keep counting)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, str(METRICS_DIR))
+
+
+def on_exit(server):
+    """Remove the metrics directory when gunicorn made it."""
+    if os.environ.get(_MADE_HERE) == str(METRICS_DIR):
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)

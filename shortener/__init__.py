@@ -78,14 +78,10 @@ def register_blueprints(app: Flask) -> None:
 def register_handlers(app: Flask) -> None:
     from shortener.cli import register_cli
     from shortener.errors import register_error_handlers
+    from shortener.observability import register_observability
     from shortener.security import register_security_headers
 
     register_error_handlers(app)
     register_security_headers(app)
+    register_observability(app)
     register_cli(app)
-    version = app.config["BUILD_INFO"]["version"]
-
-    @app.after_request
-    def add_version(response):
-        response.headers["X-App-Version"] = version
-        return response

@@ -11,6 +11,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from shortener.extensions import db
+from shortener.metrics import DB_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,15 @@ def error_response(status: int, message: str | None = None):
     return render_template("error.html", status=status, title=title, message=message), status
 
 
+def discard_session() -> None:
+    """Roll back whatever the failed request left in the session, even on a dead connection."""
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; dropping the session is all that is left
+        log.warning("rollback failed; discarding the session", exc_info=True)
+        db.session.remove()
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError):
@@ -98,15 +108,15 @@ def register_error_handlers(app: Flask) -> None:
     def database_unavailable(exc: Exception):
         # The database is down or slow: say so honestly and ask the client to retry,
         # instead of a 500; the pool's pre-ping reconnects once it is back.
-        db.session.rollback()
+        discard_session()
         log.error("database unavailable: %s", exc.__class__.__name__)
-        app.extensions.get("on_db_error", lambda: None)()
+        DB_ERRORS.inc()
         response = app.make_response(error_response(503))
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        db.session.rollback()
+        discard_session()
         log.exception("unhandled error")
         return error_response(500)

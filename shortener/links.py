@@ -12,6 +12,7 @@ from werkzeug.utils import secure_filename
 
 from shortener.codes import InvalidCode, check_custom_code, generate_code
 from shortener.extensions import db
+from shortener.metrics import LINKS_CREATED
 from shortener.models import Link, StoredFile, utcnow
 from shortener.targets import InvalidTarget, normalise_target
 
@@ -113,6 +114,7 @@ def create_link(
         db.session.add(link)
         try:
             db.session.commit()
+            LINKS_CREATED.inc()
             return link
         except IntegrityError:
             # The unique index said no: the name is taken (or a random code collided).

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, send_file
 from werkzeug.wrappers import Response
 
 from shortener.links import file_data
+from shortener.metrics import REDIRECTS
 from shortener.models import utcnow
 from shortener.resolver import resolve
 from shortener.security import DOWNLOAD_CSP
@@ -24,6 +25,7 @@ def follow(code: str) -> Response:
     if link.disabled or (link.expires_at is not None and link.expires_at <= utcnow()):
         abort(410)
     visits.record(link.id)
+    REDIRECTS.inc()
     if link.target_url is None:
         response = send_file(
             io.BytesIO(file_data(link.id)),
