@@ -13,6 +13,7 @@ from shortener.buildinfo import load_build_info
 from shortener.codes import ROUTABLE_PATTERN
 from shortener.database import engine_options
 from shortener.extensions import csrf, db, limiter, migrate
+from shortener.fastpath import RedirectFastPath
 from shortener.visits import visits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,13 +48,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["BUILD_INFO"] = load_build_info(ROOT)
     app.url_map.converters["code"] = CodeConverter
 
-    if app.config["TRUSTED_PROXY_HOPS"]:
-        hops = app.config["TRUSTED_PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
-
     register_extensions(app)
     register_blueprints(app)
     register_handlers(app)
+    # Active URL links are answered before Flask's request machinery (see fastpath.py).
+    app.wsgi_app = RedirectFastPath(app, app.wsgi_app)
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app
 
 

@@ -121,6 +121,12 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def children(pid: int) -> list[int]:
     """Direct children of `pid` (gunicorn's workers, nginx's workers)."""
     found = []
@@ -197,6 +203,18 @@ class Gunicorn:
         if self.proc is None or self.proc.poll() is not None:
             return []
         return [rss_mb(pid) for pid in children(self.proc.pid)]
+
+    def workers_cpu_seconds(self) -> float:
+        """CPU time the workers have used so far (their share of each request's cost)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        total = 0.0
+        for pid in children(self.proc.pid):
+            try:
+                total += cpu_seconds(pid)
+            except OSError:
+                continue
+        return total
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -291,6 +309,11 @@ class Nginx:
         if self.proc is None or self.proc.poll() is not None:
             return []
         return [rss_mb(pid) for pid in children(self.proc.pid)]
+
+    def workers_cpu_seconds(self) -> float:
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        return sum(cpu_seconds(pid) for pid in children(self.proc.pid))
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
