@@ -12,8 +12,9 @@ from shortener import config as settings
 from shortener.buildinfo import load_build_info
 from shortener.codes import ROUTABLE_PATTERN
 from shortener.database import engine_options
-from shortener.extensions import csrf, db, limiter, migrate
+from shortener.extensions import csrf, db, limiter
 from shortener.fastpath import RedirectFastPath
+from shortener.migrating import init_migrations
 from shortener.visits import visits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    init_migrations(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)
     limiter.init_app(app)
     visits.init_app(app)

@@ -2,7 +2,6 @@
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
@@ -13,7 +12,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 csrf = CSRFProtect()
 # No default limits: only link creation is limited (see RATE_LIMIT_CREATE); redirects never are.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

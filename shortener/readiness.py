@@ -22,7 +22,6 @@ from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -44,6 +43,9 @@ _engines_lock = threading.Lock()
 @cache
 def schema_head() -> str | None:
     """The newest migration revision this code expects (read once, on first use)."""
+    # Imported here: Alembic costs each web worker about 10 MB, and only this needs it.
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 
