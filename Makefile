@@ -8,7 +8,7 @@ BASE_URL ?= http://127.0.0.1:$(PORT)
 export PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run migrate test lint smoke bundle verify-bundle deploy rollback status drill bench monitor clean
+.PHONY: help venv run migrate test lint smoke bundle verify-bundle deploy rollback notify status drill bench monitor clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,8 +38,8 @@ lint: venv  ## ruff
 smoke: venv  ## the smoke suite against BASE_URL
 	SMOKE_BASE_URL=$(BASE_URL) $(BIN)/python -m pytest tests/smoke --junitxml=out/smoke.xml -p no:cacheprovider
 
-bundle: venv  ## dist/shortener-<label>.zip, an EB source bundle
-	$(BIN)/python -m sre bundle
+bundle: venv  ## dist/shortener-<label>.zip, an EB source bundle (LABEL=name overrides the label)
+	$(BIN)/python -m sre bundle $(if $(LABEL),--label $(LABEL))
 
 verify-bundle: venv  ## boot a bundle as EB would and smoke it (BUNDLE=path, newest by default)
 	$(BIN)/python -m sre verify-bundle $(if $(BUNDLE),--bundle $(BUNDLE))
@@ -49,6 +49,9 @@ deploy: venv  ## guarded deploy to ENV (local or an EB environment name)
 
 rollback: venv  ## redeploy the previous version of ENV
 	$(BIN)/python -m sre rollback --env $(ENV) $(if $(LABEL),--label $(LABEL))
+
+notify: venv  ## post MESSAGE to the on-call channel (NOTIFY_WEBHOOK; printed only when unset)
+	$(BIN)/python -m sre notify "$(MESSAGE)"
 
 status: venv  ## what serves on ENV, and the deploy history
 	$(BIN)/python -m sre status --env $(ENV)

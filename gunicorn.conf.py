@@ -57,20 +57,24 @@ logconfig_dict = {
 }
 
 # Prometheus multiprocess mode: every worker writes its figures to files in one directory
-# and /metrics adds them up. It must be set before a worker imports prometheus_client, and
-# it must start empty, or a previous run's figures would be counted again.
-# (gunicorn reads this file again on SIGHUP: remember in the environment who made the dir.)
+# and /metrics adds them up. The variable must be set before a worker imports
+# prometheus_client (so never set preload_app), and the directory must start empty, or a
+# previous run's figures would be counted again. Made in on_starting, not when this file is
+# read, so that reading the settings has no side effect.
+_METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _MADE_HERE = "SHORTENER_METRICS_DIR_MADE_BY_GUNICORN"
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="shortener-metrics-")
-    os.environ[_MADE_HERE] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+_OWN_PREFIX = "shortener-metrics-"
 
 
 def on_starting(server):
-    """Start from an empty metrics directory."""
-    METRICS_DIR.mkdir(parents=True, exist_ok=True)
-    for stale in METRICS_DIR.glob("*.db"):
+    """Point the workers at an empty metrics directory (a temporary one unless given)."""
+    _remove_abandoned_metrics_dirs()
+    if not os.environ.get(_METRICS_ENV):
+        made = tempfile.mkdtemp(prefix=f"{_OWN_PREFIX}{os.getpid()}-")
+        os.environ[_METRICS_ENV] = os.environ[_MADE_HERE] = made
+    directory = Path(os.environ[_METRICS_ENV])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
         stale.unlink()
 
 
@@ -78,10 +82,29 @@ def child_exit(server, worker):
     """Drop a dead worker's live gauges from the sums (its counters keep counting)."""
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid, str(METRICS_DIR))
+    multiprocess.mark_process_dead(worker.pid, os.environ[_METRICS_ENV])
 
 
 def on_exit(server):
     """Remove the metrics directory when gunicorn made it."""
-    if os.environ.get(_MADE_HERE) == str(METRICS_DIR):
-        shutil.rmtree(METRICS_DIR, ignore_errors=True)
+    made = os.environ.get(_MADE_HERE)
+    if made and made == os.environ.get(_METRICS_ENV):
+        shutil.rmtree(made, ignore_errors=True)
+
+
+def _remove_abandoned_metrics_dirs():
+    """Remove the temporary metrics directories of masters that died without on_exit."""
+    for directory in Path(tempfile.gettempdir()).glob(f"{_OWN_PREFIX}*-*"):
+        owner = directory.name.removeprefix(_OWN_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True

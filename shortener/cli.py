@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 
 from shortener.links import get_link, set_disabled, short_url
 
-
-@click.group("links", help="Inspect, disable or re-enable short links.")
-def links_cli() -> None:
-    pass
+links_cli = AppGroup("links", help="Inspect, disable or re-enable short links.")
 
 
 @links_cli.command("disable")

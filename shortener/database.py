@@ -22,6 +22,15 @@ def engine_options(url: str, connect_timeout: int, statement_timeout_ms: int) ->
             "connect_args": {
                 "connect_timeout": connect_timeout,
                 "options": f"-c statement_timeout={statement_timeout_ms}",
+                # A host that vanished (failover, lost network) stops acknowledging: give up
+                # on it after as long as a statement may take, instead of the kernel's
+                # ~15 minutes of retransmissions. A slow but live server still acknowledges
+                # at once, so this never cuts a running query short.
+                "tcp_user_timeout": statement_timeout_ms,
+                "keepalives": 1,
+                "keepalives_idle": 30,
+                "keepalives_interval": 10,
+                "keepalives_count": 3,
             },
         }
     if url.startswith("sqlite"):

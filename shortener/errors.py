@@ -115,6 +115,16 @@ def register_error_handlers(app: Flask) -> None:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
+    def keep_retry_after(response):
+        # Flask-Limiter stretches Retry-After on rate-limited routes to the end of its window
+        # (up to a minute); a 503 means the database, which is worth retrying much sooner.
+        if response.status_code == 503:
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    # First in the list, so it runs after the limiter's own after-request hook.
+    app.after_request_funcs.setdefault(None, []).insert(0, keep_retry_after)
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         discard_session()

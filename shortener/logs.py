@@ -16,6 +16,17 @@ from datetime import UTC, datetime
 
 APP_LOGGER = "shortener"
 
+_pid = os.getpid()
+
+
+def _after_fork() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+# gunicorn forks the workers; a pid looked up once per process, not once per line.
+os.register_at_fork(after_in_child=_after_fork)
+
 
 def now_iso() -> str:
     """The current UTC time, ISO 8601 with milliseconds."""
@@ -53,7 +64,7 @@ def log_request(
             "duration_ms": duration_ms,
             "endpoint": endpoint,
             "version": version,
-            "pid": os.getpid(),
+            "pid": _pid,
         }
     )
 

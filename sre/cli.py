@@ -8,7 +8,7 @@ import sys
 
 # Each module exposes `register(subparsers)`, which adds subcommands whose parsers set
 # `func` (taking the parsed arguments, returning an exit status).
-COMMAND_MODULES: list[str] = ["sre.bench"]
+COMMAND_MODULES: list[str] = ["sre.bundle", "sre.verify", "sre.notify", "sre.bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,22 +6,28 @@ document.addEventListener("DOMContentLoaded", () => {
   if (!button) return;
   const input = document.getElementById(button.dataset.copyTarget);
   const status = document.getElementById("copy-status");
+  const label = button.querySelector(".label") || button;
+  let reset = null;
 
-  const done = (message) => {
-    status.textContent = message;
-    button.textContent = "Copied";
-    setTimeout(() => { button.textContent = "Copy"; }, 2000);
+  const copied = () => {
+    status.textContent = "Short link copied to the clipboard.";
+    label.textContent = "Copied";
+    clearTimeout(reset);
+    reset = setTimeout(() => { label.textContent = "Copy"; }, 2000);
   };
 
   button.addEventListener("click", async () => {
     try {
       await navigator.clipboard.writeText(input.value);
-      done("Short link copied to the clipboard.");
+      copied();
     } catch {
       // Older browsers, or a page not in a secure context: select and copy.
       input.select();
-      const ok = document.execCommand && document.execCommand("copy");
-      status.textContent = ok ? "Short link copied to the clipboard." : "Press Ctrl+C to copy the selected link.";
+      if (document.execCommand && document.execCommand("copy")) {
+        copied();
+      } else {
+        status.textContent = "Press Ctrl+C (or ⌘C) to copy the selected link.";
+      }
     }
   });
 });

@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from shortener import readiness
+from shortener.errors import RETRY_AFTER_SECONDS
 from shortener.metrics import exposition
 
 bp = Blueprint("ops", __name__)
-
-RETRY_AFTER_SECONDS = 5
 
 
 @bp.get("/healthz")
