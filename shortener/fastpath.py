@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import cache
 from http import HTTPStatus
 from time import perf_counter
 
@@ -35,15 +36,18 @@ _CODE_PATH = re.compile("/" + ROUTABLE_PATTERN)
 _EMPTY: list[bytes] = [b""]
 
 
+@cache
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase.upper()}"
+
+
 class RedirectFastPath:
     """WSGI middleware answering redirects of active URL links before Flask does."""
 
     def __init__(self, app: Flask, wsgi_app: Callable) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
-        status = app.config["REDIRECT_STATUS"]
-        self.status = status
-        self.status_line = f"{status} {HTTPStatus(status).phrase.upper()}"
+        self.config = app.config
         self.version = app.config["BUILD_INFO"]["version"]
         self.security_headers = default_headers(app)
         # Paths another route owns even though they look like codes (/healthz, /api, …).
@@ -83,8 +87,9 @@ class RedirectFastPath:
         if not location.isascii():
             location = iri_to_uri(location)
         request_id = incoming_request_id(environ.get("HTTP_X_REQUEST_ID"))
+        status = self.config["REDIRECT_STATUS"]
         start_response(
-            self.status_line,
+            _status_line(status),
             [
                 ("Location", location),
                 ("Content-Type", "text/html; charset=utf-8"),
@@ -95,12 +100,12 @@ class RedirectFastPath:
             ],
         )
         seconds = perf_counter() - started
-        observe_request(REDIRECT_ENDPOINT, method, self.status, seconds)
+        observe_request(REDIRECT_ENDPOINT, method, status, seconds)
         log_request(
             request_id=request_id,
             method=method,
             path=path,
-            status=self.status,
+            status=status,
             duration_ms=round(seconds * 1000, 3),
             version=self.version,
             endpoint=REDIRECT_ENDPOINT,
