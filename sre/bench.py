@@ -50,8 +50,8 @@ APP_ENV = {
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="benchmarks; writes out/bench.json")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
-    parser.add_argument("--rounds", type=int, default=2, help="runs of each target (2)")
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run (8)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each target (3)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per target")
     parser.add_argument(
         "--postgres-url",
@@ -253,7 +253,9 @@ def run(args: argparse.Namespace) -> int:
         scripts = {name: wrk.write_scripts(work / "lua", path) for name, path in codes.items()}
         create_script = next(iter(scripts.values()))[1]
         for round_no in range(1, args.rounds + 1):
-            for name in TARGETS:
+            # Every other round backwards, so a drift in the machine's load (other
+            # processes come and go) weighs on all targets alike.
+            for name in TARGETS if round_no % 2 else tuple(reversed(TARGETS)):
                 script = create_script if name in CREATE_TARGETS else scripts[name][0]
                 url = nginx.url(name) + ("/api/links" if name in CREATE_TARGETS else "")
                 with progress.step(f"round {round_no}: {name}"):
