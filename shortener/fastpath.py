@@ -32,6 +32,7 @@ from shortener.security import default_headers
 from shortener.visits import visits
 
 REDIRECT_ENDPOINT = "redirects.follow"  # the Flask route this answers for
+LOOKUP_ERROR = "shortener.lookup_error"  # environ key: the lookup failed here already
 _CODE_PATH = re.compile("/" + ROUTABLE_PATTERN)
 _EMPTY: list[bytes] = [b""]
 
@@ -72,7 +73,10 @@ class RedirectFastPath:
         started = perf_counter()
         try:
             link = resolve(path[1:], self.engine())
-        except Exception:  # Flask looks again and answers the error its own way (503).
+        except Exception as exc:
+            # Flask answers it its own way (a 503 for a database error), without a second
+            # attempt that would double the wait when the database is away.
+            environ[LOOKUP_ERROR] = exc
             return self.wsgi_app(environ, start_response)
         if (
             link is None

@@ -110,19 +110,23 @@ def _lookup(engine: Engine) -> _Lookup:
 
 def fetch(code: str, engine: Engine) -> Resolved | None:
     """Read a code's link from the database (no cache)."""
-    lookup = _lookup(engine)
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    lookup = None
     try:
+        lookup = _lookup(engine)
         return lookup.fetch(code)
-    except lookup.engine.dialect.loaded_dbapi.Error as exc:
+    except dbapi_error as exc:
         _local.lookup = None
-        lookup.discard()
+        if lookup is not None:
+            lookup.discard()
+        # Raised as SQLAlchemy's own error, which the app answers with a 503.
         raise sa.exc.DBAPIError.instance(
-            lookup.sql,
+            str(_QUERY),
             [code],
             exc,
-            lookup.engine.dialect.loaded_dbapi.Error,
+            dbapi_error,
             connection_invalidated=True,
-            dialect=lookup.engine.dialect,
+            dialect=engine.dialect,
         ) from exc
 
 
