@@ -11,7 +11,9 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep their values after a commit: answering with the link just stored (or
+# disabled) needs no second round trip to read back what we wrote.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 csrf = CSRFProtect()
 # No default limits: only link creation is limited (see RATE_LIMIT_CREATE); redirects never are.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

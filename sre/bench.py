@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
@@ -204,6 +206,9 @@ def verify_create(url: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     progress = Progress("bench")
+    # A plain SIGTERM would skip the `finally` below and leave servers running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    args.out = args.out.resolve()
     work = args.out.parent / "bench"
     data_dir = work / "data"
     running: list = []
