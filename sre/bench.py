@@ -56,6 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="runs of each target (3)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per target")
     parser.add_argument(
+        "--sample",
+        type=int,
+        default=data.SAMPLE_SIZE,
+        help=f"codes drawn at random from each table for wrk ({data.SAMPLE_SIZE:,})",
+    )
+    parser.add_argument(
         "--postgres-url",
         default=os.environ.get("BENCH_DATABASE_URL", data.DEFAULT_POSTGRES_URL),
         help="PostgreSQL database for the 1M data set; _1k and _create siblings are made",
@@ -231,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
                 loaded = prepare(dataset, ROOT)
                 progress.say("  loaded in bulk" if loaded else "  reused from the last run")
                 codes[name] = work / f"codes-{dataset.name}.txt"
-                count = data.sample_codes(dataset, codes[name])
+                count = data.sample_codes(dataset, codes[name], args.sample)
                 progress.say(f"  {count:,} codes sampled at random")
         codes["nginx_302"] = codes["flask_floor"] = codes["app_1m_sqlite"]
 
@@ -295,7 +301,7 @@ def run(args: argparse.Namespace) -> int:
         "settings": {
             "wrk": f"-t{wrk.THREADS} -c{wrk.CONNECTIONS} -d{args.duration}s",
             "rounds": args.rounds,
-            "codes_sampled": data.SAMPLE_SIZE,
+            "codes_sampled": args.sample,
             "load_average": os.getloadavg()[0],
         },
         "targets": targets,
