@@ -302,6 +302,11 @@ def run(args: argparse.Namespace) -> int:
             "wrk": f"-t{wrk.THREADS} -c{wrk.CONNECTIONS} -d{args.duration}s",
             "rounds": args.rounds,
             "codes_sampled": args.sample,
+            # gunicorn.conf.py's defaults unless the environment overrides them.
+            "gunicorn_env": {
+                name: os.environ.get(name, "default")
+                for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS")
+            },
             "load_average": os.getloadavg()[0],
         },
         "targets": targets,
