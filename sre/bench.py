@@ -10,6 +10,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
@@ -55,6 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run (8)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each target (3)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per target")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=3.0,
+        help="seconds of quiet before each run, for the last target's visit flush (3)",
+    )
     parser.add_argument(
         "--sample",
         type=int,
@@ -270,6 +277,9 @@ def run(args: argparse.Namespace) -> int:
                 script = create_script if name in CREATE_TARGETS else scripts[name][0]
                 url = nginx.url(name) + ("/api/links" if name in CREATE_TARGETS else "")
                 with progress.step(f"round {round_no}: {name}"):
+                    # The previous target's visit counts are still being written (every
+                    # 2 s): let that finish rather than bill it to this target.
+                    time.sleep(args.settle)
                     if round_no == 1 and args.warmup:
                         wrk.run_wrk(wrk_path, url, script, args.warmup)
                     server = nginx if name == "nginx_302" else apps[name]
