@@ -12,7 +12,9 @@ from shortener import config as settings
 from shortener.buildinfo import load_build_info
 from shortener.codes import ROUTABLE_PATTERN
 from shortener.database import engine_options
-from shortener.extensions import csrf, db, limiter, migrate
+from shortener.extensions import csrf, db, limiter
+from shortener.fastpath import RedirectFastPath
+from shortener.migrating import init_migrations
 from shortener.visits import visits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,19 +49,20 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["BUILD_INFO"] = load_build_info(ROOT)
     app.url_map.converters["code"] = CodeConverter
 
-    if app.config["TRUSTED_PROXY_HOPS"]:
-        hops = app.config["TRUSTED_PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
-
     register_extensions(app)
     register_blueprints(app)
     register_handlers(app)
+    # Active URL links are answered before Flask's request machinery (see fastpath.py).
+    app.wsgi_app = RedirectFastPath(app, app.wsgi_app)
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app
 
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    init_migrations(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)
     limiter.init_app(app)
     visits.init_app(app)

@@ -48,5 +48,8 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA mmap_size=268435456")
+    # Small page cache and no mmap: each worker keeps a connection per thread, and both
+    # count as its resident memory (mmap over a 1M-link file took a worker past 100 MB).
+    # Pages not cached here come from the OS page cache, which every worker shares.
+    cursor.execute("PRAGMA cache_size=-512")
     cursor.close()

@@ -2,7 +2,6 @@
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
@@ -12,8 +11,9 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
+# Objects keep their values after a commit: answering with the link just stored (or
+# disabled) needs no second round trip to read back what we wrote.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 csrf = CSRFProtect()
 # No default limits: only link creation is limited (see RATE_LIMIT_CREATE); redirects never are.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

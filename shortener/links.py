@@ -104,6 +104,8 @@ def create_link(
             owner=owner,
             created_at=utcnow(),
         )
+        # Set even when there is none, so answering with the link loads nothing more.
+        link.file = None
         if upload is not None:
             link.file = StoredFile(
                 filename=upload.filename,

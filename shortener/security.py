@@ -18,12 +18,19 @@ _HEADERS = {
 }
 
 
+def default_headers(app: Flask) -> list[tuple[str, str]]:
+    """The headers every response carries unless it sets its own."""
+    defaults = [*_HEADERS.items(), ("Content-Security-Policy", CSP)]
+    if app.config["BASE_URL"].startswith("https://"):
+        defaults.append(("Strict-Transport-Security", "max-age=31536000"))
+    return defaults
+
+
 def register_security_headers(app: Flask) -> None:
+    defaults = default_headers(app)
+
     @app.after_request
     def add_headers(response: Response) -> Response:
-        for name, value in _HEADERS.items():
+        for name, value in defaults:
             response.headers.setdefault(name, value)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        if app.config["BASE_URL"].startswith("https://"):
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

@@ -20,6 +20,7 @@ COMMAND_MODULES: list[str] = [
     "sre.deploy",
     "sre.load",
     "sre.drill",
+    "sre.bench",
 ]
 
 

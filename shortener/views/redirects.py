@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, current_app, send_file
+from flask import Blueprint, abort, current_app, request, send_file
 from werkzeug.wrappers import Response
 
+from shortener.fastpath import LOOKUP_ERROR
 from shortener.links import file_data
 from shortener.metrics import REDIRECTS
 from shortener.models import utcnow
@@ -19,6 +20,9 @@ bp = Blueprint("redirects", __name__)
 
 @bp.route("/<code:code>", methods=["GET", "HEAD"])
 def follow(code: str) -> Response:
+    failed = request.environ.get(LOOKUP_ERROR)
+    if failed is not None:
+        raise failed
     link = resolve(code)
     if link is None:
         abort(404)

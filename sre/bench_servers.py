@@ -1,0 +1,325 @@
+"""The servers a benchmark runs: gunicorn apps as the Procfile starts them, a minimal Flask
+app for the framework floor, and one nginx in front of them all, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sre.instance import procfile_web_command
+
+FLOOR_APP = '''\
+"""The framework floor: the least a Flask app can do to answer a redirect."""
+
+from flask import Flask, redirect
+
+app = Flask(__name__)
+
+
+@app.get("/<code>")
+def follow(code):
+    return redirect("https://example.com/articles/1?utm_source=short", 302)
+'''
+
+NGINX_CONF = """\
+%(user)s
+worker_processes auto;
+pid %(dir)s/nginx.pid;
+error_log %(dir)s/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path %(dir)s/body;
+    proxy_temp_path %(dir)s/proxy;
+    fastcgi_temp_path %(dir)s/fastcgi;
+    uwsgi_temp_path %(dir)s/uwsgi;
+    scgi_temp_path %(dir)s/scgi;
+    keepalive_requests 1000000;
+%(upstreams)s
+    server {
+        listen 127.0.0.1:%(fixed_port)d;
+        location / { return 302 https://example.com/articles/1?utm_source=short; }
+    }
+%(servers)s
+}
+"""
+
+UPSTREAM = """\
+    upstream %(name)s {
+        server 127.0.0.1:%(port)d;
+        keepalive 32;
+    }
+"""
+
+PROXY_SERVER = """\
+    server {
+        listen 127.0.0.1:%(listen)d;
+        location / {
+            proxy_pass http://%(name)s;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }
+    }
+"""
+
+
+class ServerError(RuntimeError):
+    """A server did not start or did not answer; the message has its log's tail."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 2.0) -> tuple[int | None, dict[str, str]]:
+    """GET without following redirects; return the status and headers (None when down)."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers)
+    except OSError:
+        return None, {}
+
+
+def _stop_group(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of `pid` (gunicorn's workers, nginx's workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("PPid:"):
+                    if int(line.split()[1]) == pid:
+                        found.append(int(entry.name))
+                    break
+        except OSError:
+            continue
+    return found
+
+
+@dataclass
+class Gunicorn:
+    """One app under gunicorn, started with the Procfile's command and gunicorn.conf.py."""
+
+    name: str
+    cwd: Path
+    env: dict[str, str]
+    log_dir: Path
+    command: list[str] = field(default_factory=list)
+    port: int = 0
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, ready_path: str = "/healthz", status: int = 200, timeout: float = 60.0) -> None:
+        """Start it on a free port and wait until `ready_path` answers `status`."""
+        self.port = free_port()
+        venv_bin = str(Path(sys.executable).parent)
+        env = {
+            **os.environ,
+            **self.env,
+            "PORT": str(self.port),
+            "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"{self.name}.log"
+        with log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                self.command,
+                cwd=self.cwd,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError(f"{self.name} exited at start:\n{self.log_tail()}")
+            if http_get(self.url + ready_path)[0] == status:
+                return
+            time.sleep(0.2)
+        raise ServerError(
+            f"{self.name} did not answer {ready_path} with {status}:\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 25) -> str:
+        path = self.log_dir / f"{self.name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def worker_rss_mb(self) -> list[float]:
+        """VmRSS of each worker now (the master is not counted)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return []
+        return [rss_mb(pid) for pid in children(self.proc.pid)]
+
+    def workers_cpu_seconds(self) -> float:
+        """CPU time the workers have used so far (their share of each request's cost)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        total = 0.0
+        for pid in children(self.proc.pid):
+            try:
+                total += cpu_seconds(pid)
+            except OSError:
+                continue
+        return total
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop_group(self.proc)
+
+
+def app_server(name: str, root: Path, database_url: str, log_dir: Path, extra: dict) -> Gunicorn:
+    """Our app, exactly as the Procfile starts it, on `database_url`."""
+    env = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "bench-secret-key",
+        "ADMIN_TOKEN": "bench-admin-token",
+        **extra,
+    }
+    return Gunicorn(name, root, env, log_dir, command=procfile_web_command(root))
+
+
+def floor_server(root: Path, work_dir: Path, log_dir: Path) -> Gunicorn:
+    """The minimal Flask app, under our gunicorn.conf.py (the same workers and threads)."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / "floorapp.py").write_text(FLOOR_APP)
+    command = procfile_web_command(root)
+    command = [
+        str(root / "gunicorn.conf.py") if part == "gunicorn.conf.py" else part for part in command
+    ]
+    command[-1] = "floorapp:app"
+    return Gunicorn("flask_floor", work_dir, {}, log_dir, command=command)
+
+
+@dataclass
+class Nginx:
+    """Debian's nginx with a config of our own: a fixed 302, and a proxy per upstream."""
+
+    directory: Path
+    upstreams: dict[str, int]  # name -> gunicorn port
+    fixed_port: int = 0
+    ports: dict[str, int] = field(default_factory=dict)  # name -> nginx listen port
+    proc: subprocess.Popen | None = None
+
+    def url(self, name: str) -> str:
+        port = self.fixed_port if name == "nginx_302" else self.ports[name]
+        return f"http://127.0.0.1:{port}"
+
+    def render(self) -> str:
+        self.fixed_port = self.fixed_port or free_port()
+        for name in self.upstreams:
+            self.ports.setdefault(name, free_port())
+        upstreams = "".join(
+            UPSTREAM % {"name": name, "port": port} for name, port in self.upstreams.items()
+        )
+        servers = "".join(
+            PROXY_SERVER % {"name": name, "listen": self.ports[name]} for name in self.upstreams
+        )
+        return NGINX_CONF % {
+            # Run as root, nginx's workers would drop to nobody and lose our temp dirs.
+            "user": "user root;" if os.geteuid() == 0 else "",
+            "dir": self.directory,
+            "fixed_port": self.fixed_port,
+            "upstreams": upstreams,
+            "servers": servers,
+        }
+
+    def start(self) -> None:
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(binary).exists():
+            raise ServerError("nginx is not installed: run `sudo apt-get install nginx-light`")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        conf = self.directory / "nginx.conf"
+        conf.write_text(self.render())
+        base = [binary, "-p", str(self.directory), "-c", str(conf), "-e", "stderr"]
+        check = subprocess.run([*base, "-t"], capture_output=True, text=True, check=False)
+        if check.returncode != 0:
+            raise ServerError(f"nginx rejected its config:\n{check.stderr}")
+        self.proc = subprocess.Popen(
+            [*base, "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.directory / "stderr.log").open("wb"),
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError(
+                    "nginx exited at start:\n" + (self.directory / "stderr.log").read_text()
+                )
+            if http_get(self.url("nginx_302") + "/x")[0] == 302:
+                return
+            time.sleep(0.1)
+        raise ServerError("nginx did not answer")
+
+    def worker_rss_mb(self) -> list[float]:
+        if self.proc is None or self.proc.poll() is not None:
+            return []
+        return [rss_mb(pid) for pid in children(self.proc.pid)]
+
+    def workers_cpu_seconds(self) -> float:
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        return sum(cpu_seconds(pid) for pid in children(self.proc.pid))
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()

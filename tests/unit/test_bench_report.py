@@ -1,0 +1,63 @@
+"""Reading wrk's report and judging a benchmark run against the issue's targets."""
+
+import pytest
+
+from sre import bench
+from sre.bench_wrk import WrkError, WrkResult, parse_report
+
+REPORT = """\
+Running 10s test @ http://127.0.0.1:41000
+  2 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    10.49ms    5.10ms  90.01ms   80.00%
+    Req/Sec     1.55k   200.00     2.00k    70.00%
+  Latency Distribution
+     50%    9.80ms
+     75%   12.00ms
+     90%   15.00ms
+     99%  850.00us
+  30912 requests in 10.01s, 9.00MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:   3088.20
+Transfer/sec:      0.90MB
+"""
+
+
+def test_parse_report_reads_rate_latencies_and_errors():
+    assert parse_report(REPORT) == WrkResult(
+        rps=3088.2, p50_ms=9.8, p99_ms=0.85, errors=7, requests=30912
+    )
+
+
+def test_parse_report_refuses_what_it_cannot_read():
+    with pytest.raises(WrkError, match="unreadable"):
+        parse_report("wrk: connection refused")
+
+
+def figures(rps, p99=10.0, errors=0, rss=50.0):
+    return {"rps": rps, "p50_ms": 5.0, "p99_ms": p99, "errors": errors, "rss_mb_per_worker": rss}
+
+
+def test_ratios_and_checks():
+    targets = {
+        "nginx_302": figures(70000, rss=5.0),
+        "flask_floor": figures(3000),
+        "app_1k_sqlite": figures(3100),
+        "app_1m_sqlite": figures(2900, p99=12.0),
+        "app_1k_postgres": figures(3000),
+        "app_1m_postgres": figures(2400),
+        "create_sqlite": figures(500),
+        "create_postgres": figures(290, errors=1, rss=61.0),
+    }
+    ratios = bench.ratios(targets)
+    assert ratios["app_to_floor"] == pytest.approx(2900 / 3000, abs=0.001)
+    assert ratios["size_1m_to_1k"] == pytest.approx(0.8)
+    assert ratios["p99_to_floor"] == pytest.approx(1.2)
+    verdicts = dict(bench.checks(targets, ratios))
+    assert verdicts["app_to_floor ≥ 0.9"]
+    assert verdicts["1M ≥ 0.9 × 1k on SQLite"]
+    assert not verdicts["1M ≥ 0.9 × 1k on PostgreSQL"]
+    assert not verdicts["0 errors"]
+    assert not verdicts["≤ 60 MB per worker"]
+    assert not verdicts["creation ≥ 300/s on both databases"]
