@@ -46,11 +46,11 @@ _REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s
 
 
 @cache
-def schema_head() -> str | None:
-    """The newest migration revision this code expects (read once, on first use).
+def _revision_graph() -> tuple[frozenset[str], frozenset[str]]:
+    """(every revision, every revision something follows) of the migration files.
 
-    Read from the migration files' `revision`/`down_revision` lines rather than through
-    Alembic, which would add about 10 MB to every web worker that answers /readyz.
+    Read from their `revision`/`down_revision` lines rather than through Alembic, which
+    would add about 10 MB to every web worker that answers /readyz.
     """
     revisions: set[str] = set()
     parents: set[str] = set()
@@ -61,17 +61,19 @@ def schema_head() -> str | None:
         revisions.add(ast.literal_eval(fields["revision"]))
         down = ast.literal_eval(fields.get("down_revision", "None"))
         parents.update(down if isinstance(down, tuple | list) else [down] if down else [])
-    heads = revisions - parents
-    if len(heads) == 1:
-        return heads.pop()
-    from alembic.script import ScriptDirectory  # branches: let Alembic decide, or say why not
-
-    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    return frozenset(revisions), frozenset(parents)
 
 
 @cache
-def known_revisions() -> frozenset[str]:
-    return frozenset(rev.revision for rev in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions())
+def schema_head() -> str | None:
+    """The newest migration revision this code expects (read once, on first use)."""
+    revisions, parents = _revision_graph()
+    heads = revisions - parents
+    if len(heads) == 1:
+        return next(iter(heads))
+    from alembic.script import ScriptDirectory  # branches: let Alembic decide, or say why not
+
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 
 def schema_is_ahead(current: str | None) -> bool:
@@ -86,7 +88,7 @@ def schema_is_ahead(current: str | None) -> bool:
     return (
         current is not None
         and head is not None
-        and current not in known_revisions()
+        and current not in _revision_graph()[0]
         and current > head
     )
 
