@@ -21,7 +21,12 @@ control_socket_disable = True
 
 
 class JsonLineFormatter(logging.Formatter):
-    """gunicorn's own messages (boot, worker exits, timeouts) in the app's JSON line shape."""
+    """gunicorn's own messages (boot, worker exits, timeouts) in the app's JSON line shape.
+
+    The same fields as shortener.logs.record_fields, written out here: importing the app's
+    package in the master would import prometheus_client before the multiprocess
+    directory is set, and the workers would inherit single-process metrics.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         line = {

@@ -69,6 +69,24 @@ def log_request(
     )
 
 
+def record_fields(record: logging.LogRecord) -> dict:
+    """The JSON line of a log record that is not a request (errors, gunicorn's messages)."""
+    line = {
+        "time": datetime.fromtimestamp(record.created, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z"),
+        "level": record.levelname.lower(),
+        "event": "log",
+        "logger": record.name,
+        "message": record.getMessage(),
+        "pid": record.process,
+    }
+    if record.exc_info:
+        # The traceback stays in the server's log; clients only ever see the error page.
+        line["exception"] = logging.Formatter().formatException(record.exc_info)
+    return line
+
+
 class JsonLineHandler(logging.Handler):
     """A logging handler writing each record as one JSON line to the stdout of the moment."""
 
@@ -78,23 +96,11 @@ class JsonLineHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = {
-                "time": datetime.fromtimestamp(record.created, UTC)
-                .isoformat(timespec="milliseconds")
-                .replace("+00:00", "Z"),
-                "level": record.levelname.lower(),
-                "event": "log",
-                "logger": record.name,
-                "message": record.getMessage(),
-                "version": self.version,
-                "pid": record.process,
-            }
+            line = record_fields(record)
+            line["version"] = self.version
             request_id = _current_request_id()
             if request_id:
                 line["request_id"] = request_id
-            if record.exc_info:
-                # The traceback stays in the server's log; clients only ever see the error page.
-                line["exception"] = logging.Formatter().formatException(record.exc_info)
             write_line(line)
         except Exception:
             self.handleError(record)
