@@ -76,6 +76,11 @@ def test_the_watch_sees_what_it_looks_for(chromium: Browser, app_url: str, targe
         console.error("provoked console error");
     }"""
     )
+    # The violation event is dispatched asynchronously: let it reach Python before leaving.
+    for _ in range(50):
+        if watch.csp_violations:
+            break
+        page.wait_for_timeout(100)
     page.goto(target_origin)
     context.close()
     assert any("script-src" in report for report in watch.csp_violations), watch.csp_violations
