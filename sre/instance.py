@@ -62,6 +62,26 @@ def build_venv(app_dir: Path, venv_dir: Path | None = None, python: str = sys.ex
     return venv_dir / "bin"
 
 
+def run_in_app(
+    bin_dir: Path, app_dir: Path, argv: list[str], env: dict[str, str], timeout: float = 120
+) -> None:
+    """Run a command of the bundle's venv in the unpacked bundle; raise with its output."""
+    full_env = {**os.environ, **env, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    full_env.pop("PYTHONPATH", None)  # only the bundle and its venv, as on an instance
+    result = subprocess.run(
+        [str(bin_dir / argv[0]), *argv[1:]],
+        cwd=app_dir,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        tail = "\n".join((result.stderr + result.stdout).strip().splitlines()[-15:])
+        raise InstanceError(f"`{' '.join(argv)}` exited with {result.returncode}:\n{tail}")
+
+
 def procfile_web_command(app_dir: Path) -> list[str]:
     """The Procfile's `web:` command as an argument list."""
     for line in (app_dir / "Procfile").read_text().splitlines():

@@ -25,6 +25,7 @@ from sre.instance import (
     InstanceError,
     build_venv,
     read_build_info,
+    run_in_app,
     unpack,
 )
 from sre.progress import Progress
@@ -45,24 +46,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def run_in_app(bin_dir: Path, app_dir: Path, argv: list[str], env: dict[str, str]) -> None:
-    """Run a command of the bundle's venv in the unpacked bundle; raise with its output."""
-    full_env = {**os.environ, **env, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    full_env.pop("PYTHONPATH", None)  # only the bundle and its venv, as on an instance
-    result = subprocess.run(
-        [str(bin_dir / argv[0]), *argv[1:]],
-        cwd=app_dir,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    if result.returncode != 0:
-        tail = "\n".join((result.stderr + result.stdout).strip().splitlines()[-15:])
-        raise BundleRejected(f"`{' '.join(argv)}` exited with {result.returncode}:\n{tail}")
 
 
 def run_smoke(base_url: str, env: dict[str, str], junit: Path) -> None:

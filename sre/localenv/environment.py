@@ -14,7 +14,6 @@ Strategies, as EB's deployment policies:
 from __future__ import annotations
 
 import fcntl
-import os
 import subprocess
 import urllib.error
 import urllib.request
@@ -25,7 +24,7 @@ from pathlib import Path
 from sre.deploy import Recorder, StepFailed, run_smoke
 from sre.deploylog import DeployLog, utc_now
 from sre.ebconfig import environment_defaults
-from sre.instance import Instance
+from sre.instance import Instance, InstanceError, run_in_app
 from sre.localenv.nginx import Nginx, NginxError, Upstream
 from sre.localenv.processes import pid_alive, stop_group
 from sre.localenv.releases import Release, Releases
@@ -256,27 +255,19 @@ class LocalEnvironment:
     def migrate(self, release: Release, rec: Recorder) -> None:
         """Apply the release's migrations first (EB's leader_only container command)."""
         with rec.step(f"migrate the database with {release.label}", release.label):
-            env = {
-                **os.environ,
-                **self.instance_env(release),
-                "PATH": f"{release.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-            }
             if self.state.database_url.startswith("sqlite:///"):
                 Path(self.state.database_url.removeprefix("sqlite:///")).parent.mkdir(
                     parents=True, exist_ok=True
                 )
-            result = subprocess.run(
-                [str(release.bin_dir / "flask"), "--app", "application", "schema", "upgrade"],
-                cwd=release.app_dir,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=120,
-            )
-            if result.returncode != 0:
-                tail = "\n".join((result.stderr + result.stdout).strip().splitlines()[-15:])
-                raise StepFailed(f"flask db upgrade failed:\n{tail}")
+            try:
+                run_in_app(
+                    release.bin_dir,
+                    release.app_dir,
+                    ["flask", "--app", "application", "schema", "upgrade"],
+                    self.instance_env(release),
+                )
+            except (InstanceError, subprocess.SubprocessError) as exc:
+                raise StepFailed(f"the migrations failed: {exc}") from exc
 
     def switch(self, release: Release, target: Running, rec: Recorder) -> None:
         """Point nginx at `target` (graceful reload) and record the switch."""
