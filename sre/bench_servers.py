@@ -144,6 +144,26 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def workers_rss_mb(proc: subprocess.Popen | None) -> list[float]:
+    """VmRSS of each worker of a running master now (the master is not counted)."""
+    if proc is None or proc.poll() is not None:
+        return []
+    return [rss_mb(pid) for pid in children(proc.pid)]
+
+
+def workers_cpu_seconds(proc: subprocess.Popen | None) -> float:
+    """CPU time a master's workers have used so far (their share of each request's cost)."""
+    if proc is None or proc.poll() is not None:
+        return 0.0
+    total = 0.0
+    for pid in children(proc.pid):
+        try:
+            total += cpu_seconds(pid)
+        except OSError:  # a worker that exited between the listing and the read
+            continue
+    return total
+
+
 @dataclass
 class Gunicorn:
     """One app under gunicorn, started with the Procfile's command and gunicorn.conf.py."""
@@ -199,22 +219,10 @@ class Gunicorn:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
     def worker_rss_mb(self) -> list[float]:
-        """VmRSS of each worker now (the master is not counted)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return []
-        return [rss_mb(pid) for pid in children(self.proc.pid)]
+        return workers_rss_mb(self.proc)
 
     def workers_cpu_seconds(self) -> float:
-        """CPU time the workers have used so far (their share of each request's cost)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return 0.0
-        total = 0.0
-        for pid in children(self.proc.pid):
-            try:
-                total += cpu_seconds(pid)
-            except OSError:
-                continue
-        return total
+        return workers_cpu_seconds(self.proc)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -306,14 +314,10 @@ class Nginx:
         raise ServerError("nginx did not answer")
 
     def worker_rss_mb(self) -> list[float]:
-        if self.proc is None or self.proc.poll() is not None:
-            return []
-        return [rss_mb(pid) for pid in children(self.proc.pid)]
+        return workers_rss_mb(self.proc)
 
     def workers_cpu_seconds(self) -> float:
-        if self.proc is None or self.proc.poll() is not None:
-            return 0.0
-        return sum(cpu_seconds(pid) for pid in children(self.proc.pid))
+        return workers_cpu_seconds(self.proc)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
