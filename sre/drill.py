@@ -114,7 +114,43 @@ class Scenario:
             "detected_after_seconds": after(self.detected_at),
             "restored_after_seconds": after(self.restored_at),
             "version_serving_at_end": self.version_serving_at_end,
+            "by_kind": by_kind(self.records),
         }
+
+
+def by_kind(records: list[Record]) -> dict[str, dict[str, Any]]:
+    """Per kind of request (create, redirect): how many, how many failed and with what
+    status ("no answer" when none came), and which versions answered the others, so a
+    report can say which user paths broke and which kept working."""
+    kinds: dict[str, dict[str, Any]] = {}
+    for record in records:
+        counts = kinds.setdefault(
+            record.kind, {"total": 0, "failed": 0, "failed_by_status": {}, "ok_by_version": {}}
+        )
+        counts["total"] += 1
+        if record.ok:
+            tally = counts["ok_by_version"]
+            tally[record.version or "unknown"] = tally.get(record.version or "unknown", 0) + 1
+        else:
+            counts["failed"] += 1
+            status = str(record.status) if record.status else "no answer"
+            counts["failed_by_status"][status] = counts["failed_by_status"].get(status, 0) + 1
+    return dict(sorted(kinds.items()))
+
+
+def kinds_text(kinds: dict[str, dict[str, Any]]) -> str:
+    """One line per scenario: `create 87 of 177 failed (500: 40, 502: 47), answered
+    correctly by v1: 90; redirect ...`."""
+    parts = []
+    for kind, counts in kinds.items():
+        statuses = ", ".join(f"{s}: {n}" for s, n in sorted(counts["failed_by_status"].items()))
+        answered = ", ".join(f"{v}: {n}" for v, n in sorted(counts["ok_by_version"].items()))
+        parts.append(
+            f"{kind} {counts['failed']} of {counts['total']} failed"
+            + (f" ({statuses})" if statuses else "")
+            + f", answered correctly by {answered or 'none'}"
+        )
+    return "; ".join(parts)
 
 
 class Drill:
@@ -294,7 +330,7 @@ def markdown(result: dict[str, Any], scenarios: list[Scenario]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for figures in result["scenarios"]:
-        figures = {k: "–" if v is None else v for k, v in figures.items()}
+        figures = {k: "–" if v is None else v for k, v in figures.items() if k != "by_kind"}
         lines.append(
             "| {name} | {strategy} | {total_requests} | {failed_requests} | {downtime_seconds}"
             " | {detected_after_seconds} | {restored_after_seconds}"
@@ -312,7 +348,11 @@ def markdown(result: dict[str, Any], scenarios: list[Scenario]) -> str:
         lines.append("|---|---|")
         lines += [f"| {t:7.2f} | {what} |" for t, what in scenario.timeline]
         load = summary(scenario.records)
-        lines += ["", f"Failed requests by status: {load['failed_by_status'] or 'none'}."]
+        lines += [
+            "",
+            f"Failed requests by status: {load['failed_by_status'] or 'none'}.",
+            f"By kind: {kinds_text(by_kind(scenario.records))}.",
+        ]
     lines += [
         "",
         "downtime: total length of the spans in which requests failed (failures less than 1 s"
@@ -363,7 +403,8 @@ def run(args: argparse.Namespace) -> int:
             f" downtime {figures['downtime_seconds']} s,"
             f" detected after {figures['detected_after_seconds']} s,"
             f" restored after: {restored_text},"
-            f" serving at end: {figures['version_serving_at_end']}"
+            f" serving at end: {figures['version_serving_at_end']}\n"
+            f"  by kind: {kinds_text(figures['by_kind'])}"
         )
     print(f"\nwrote {Path(args.out) / 'drill.json'} and {Path(args.out) / 'drill.md'}")
     return 0

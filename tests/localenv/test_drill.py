@@ -23,6 +23,7 @@ FIGURES = {
     "detected_after_seconds",
     "restored_after_seconds",
     "version_serving_at_end",
+    "by_kind",
 }
 
 
@@ -45,6 +46,18 @@ def test_the_drill_shows_the_incident_and_the_guarded_path_preventing_it(tmp_pat
     assert 0 < as_it_happened["detected_after_seconds"] < as_it_happened["restored_after_seconds"]
     assert guarded["failed_requests"] == 0 and guarded["downtime_seconds"] == 0
     assert guarded["restored_after_seconds"] is None
+    # The incident's shape: creates failed with 500 from version 2; no redirect did, since
+    # version 2's redirect path works (its redirect failures are the swap's 502s).
+    creates, redirects = as_it_happened["by_kind"]["create"], as_it_happened["by_kind"]["redirect"]
+    assert creates["failed_by_status"].get("500", 0) > 0
+    assert "500" not in redirects["failed_by_status"]
+    assert any(v.startswith("drill-v2-") for v in redirects["ok_by_version"])
+    assert not any(v.startswith("drill-v2-") for v in creates["ok_by_version"])
+    assert (
+        sum(k["failed"] for k in as_it_happened["by_kind"].values())
+        == (as_it_happened["failed_requests"])
+    )
+    assert all(k["failed"] == 0 for k in guarded["by_kind"].values())
     for scenario in written["scenarios"]:
         assert scenario["version_serving_at_end"].startswith("drill-v1-")
         assert scenario["total_requests"] > 100
@@ -53,3 +66,4 @@ def test_the_drill_shows_the_incident_and_the_guarded_path_preventing_it(tmp_pat
     assert "## as it happened: all-at-once" in markdown and "## guarded: immutable" in markdown
     assert "monitor: 2 failed rounds" in markdown
     assert "version 2 never received a request" in markdown
+    assert "By kind: create " in markdown
