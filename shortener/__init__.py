@@ -54,8 +54,10 @@ def create_app(config: dict | None = None) -> Flask:
     register_handlers(app)
     # Active URL links are answered before Flask's request machinery (see fastpath.py).
     app.wsgi_app = RedirectFastPath(app, app.wsgi_app)
-    if app.config["TRUSTED_PROXY_HOPS"]:
-        hops = app.config["TRUSTED_PROXY_HOPS"]
+    if app.config["PROXY_HOPS"]:
+        # The client is the address the outermost trusted proxy saw; anything a client
+        # wrote into X-Forwarded-For itself sits further left and is ignored.
+        hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app
 

@@ -85,7 +85,9 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
         "RATE_LIMIT_CREATE": env.get("RATE_LIMIT_CREATE", DEFAULT_RATE_LIMIT_CREATE),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") != "0",
-        "TRUSTED_PROXY_HOPS": _int(env, "TRUSTED_PROXY_HOPS", 0),
+        # Proxies in front whose X-Forwarded-For entries are trusted (werkzeug's ProxyFix):
+        # 0 with nothing in front (make run), 1 behind one nginx, 2 on EB (ALB + nginx).
+        "PROXY_HOPS": _int(env, "PROXY_HOPS", 0),
         "VISIT_FLUSH_SECONDS": float(env.get("VISIT_FLUSH_SECONDS", "2")),
         "DB_CONNECT_TIMEOUT": _int(env, "DB_CONNECT_TIMEOUT", 3),
         "DB_STATEMENT_TIMEOUT_MS": _int(env, "DB_STATEMENT_TIMEOUT_MS", 5000),
