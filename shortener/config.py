@@ -109,6 +109,8 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
         "RATE_LIMIT_CREATE": env.get("RATE_LIMIT_CREATE", DEFAULT_RATE_LIMIT_CREATE),
         "RATE_LIMIT_NOT_FOUND": not_found_limit(env),
         "RATELIMIT_STORAGE_URI": storage_uri,
+        # Keeps apart the counters of environments that share one Redis.
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "").strip(),
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") != "0",
         # Redis away must not fail requests: bounded waits on it, and meanwhile each
         # process limits on its own (Flask-Limiter's in-memory fallback).
