@@ -47,6 +47,7 @@ def serve(stack: ExitStack, tmp: Path, database_url: str, hops: int, proxies: in
             "RATE_LIMIT_NOT_FOUND": f"{MISSES}/minute",
             "RATELIMIT_STORAGE_URI": TEST_REDIS_URL,
             "RATELIMIT_KEY_PREFIX": f"hops-{secrets.token_hex(4)}",
+            "GUNICORN_GRACEFUL_TIMEOUT": "5",
             "TEST_LOG_DIR": str(tmp),
         }
     ).start()

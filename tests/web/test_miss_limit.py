@@ -13,6 +13,7 @@ from flask import Flask
 from shortener import create_app, resolver
 from shortener.config import ConfigError, from_environment
 from shortener.extensions import db
+from shortener.misslimit import MissLimit
 from shortener.visits import visits
 from tests.conftest import app_config
 from tests.support.servers import free_port
@@ -162,3 +163,17 @@ def test_rate_limit_not_found_defaults_to_60_a_minute(tmp_path):
 def test_a_malformed_rate_limit_not_found_stops_the_app_at_start(tmp_path, value):
     with pytest.raises(ConfigError, match="RATE_LIMIT_NOT_FOUND"):
         from_environment(tmp_path, {"RATE_LIMIT_NOT_FOUND": value})
+
+
+def test_the_memory_of_blocked_clients_is_bounded(limited, monkeypatch):
+    monkeypatch.setattr("shortener.misslimit.MAX_REMEMBERED", 3)
+    layer = limited.wsgi_app
+    assert isinstance(layer, MissLimit)
+    now = time.time()
+    layer.block("192.0.2.1", now - 1)  # expired: dropped first
+    layer.block("192.0.2.2", now + 60)
+    layer.block("192.0.2.3", now + 60)
+    layer.block("192.0.2.4", now + 60)
+    assert set(layer.blocked) == {"192.0.2.2", "192.0.2.3", "192.0.2.4"}
+    layer.block("192.0.2.5", now + 60)  # all live: start afresh rather than grow
+    assert set(layer.blocked) == {"192.0.2.5"}
