@@ -177,3 +177,9 @@ def test_the_memory_of_blocked_clients_is_bounded(limited, monkeypatch):
     assert set(layer.blocked) == {"192.0.2.2", "192.0.2.3", "192.0.2.4"}
     layer.block("192.0.2.5", now + 60)  # all live: start afresh rather than grow
     assert set(layer.blocked) == {"192.0.2.5"}
+
+
+def test_the_api_documents_the_429_a_scanner_gets(client):
+    paths = client.get("/openapi.json").get_json()["paths"]
+    for method in ("get", "delete"):
+        assert "429" in paths["/api/links/{code}"][method]["responses"]
