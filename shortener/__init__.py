@@ -15,6 +15,7 @@ from shortener.database import engine_options
 from shortener.extensions import csrf, db, limiter
 from shortener.fastpath import RedirectFastPath
 from shortener.migrating import init_migrations
+from shortener.misslimit import MissLimit, parse_limit
 from shortener.visits import visits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,9 +54,16 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_handlers(app)
     # Active URL links are answered before Flask's request machinery (see fastpath.py).
-    app.wsgi_app = RedirectFastPath(app, app.wsgi_app)
-    if app.config["TRUSTED_PROXY_HOPS"]:
-        hops = app.config["TRUSTED_PROXY_HOPS"]
+    flask_wsgi_app = app.wsgi_app
+    app.wsgi_app = RedirectFastPath(app, flask_wsgi_app)
+    # Around both: every 404 counts against its client, and a scanner is refused (429) by
+    # Flask itself, before the fast path would look its next code up (see misslimit.py).
+    if app.config["RATELIMIT_ENABLED"] and parse_limit(app.config["RATE_LIMIT_NOT_FOUND"]):
+        app.wsgi_app = MissLimit(app, app.wsgi_app, refuse_app=flask_wsgi_app)
+    if app.config["PROXY_HOPS"]:
+        # The client is the address the outermost trusted proxy saw; anything a client
+        # wrote into X-Forwarded-For itself sits further left and is ignored.
+        hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app
 

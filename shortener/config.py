@@ -8,6 +8,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 DEFAULT_RATE_LIMIT_CREATE = "30/minute"
+# Requests ending in 404 per client: a person's typos stay far below it, a scan does not.
+DEFAULT_RATE_LIMIT_NOT_FOUND = "60/minute"
 
 
 class ConfigError(RuntimeError):
@@ -58,6 +60,27 @@ def _int(environ: dict[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def not_found_limit(environ: dict[str, str]) -> str:
+    """RATE_LIMIT_NOT_FOUND, checked now so that a typo stops the app at start."""
+    from shortener.misslimit import parse_limit
+
+    raw = environ.get("RATE_LIMIT_NOT_FOUND", DEFAULT_RATE_LIMIT_NOT_FOUND)
+    try:
+        parse_limit(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            f"RATE_LIMIT_NOT_FOUND must be a rate like 60/minute, or off; not {raw!r}"
+        ) from exc
+    return raw
+
+
+def storage_options(storage_uri: str) -> dict:
+    """Connection settings for the rate-limit storage: Redis gets a second to answer."""
+    if storage_uri.startswith(("redis://", "rediss://")):
+        return {"socket_connect_timeout": 1, "socket_timeout": 1}
+    return {}
+
+
 def from_environment(instance_path: Path, environ: dict[str, str] | None = None) -> dict:
     """Build the Flask config mapping from environment variables."""
     env = dict(os.environ if environ is None else environ)
@@ -72,6 +95,7 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
     if redirect_status not in (301, 302, 303, 307, 308):
         raise ConfigError(f"REDIRECT_STATUS must be a redirect status, not {redirect_status}")
     max_upload_mb = _int(env, "MAX_UPLOAD_MB", 10)
+    storage_uri = env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
     return {
         "APP_ENV": "production" if production else "development",
         "SECRET_KEY": secret_key(env, instance_path, production),
@@ -83,9 +107,19 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
         # Leave room for the form's other fields around a file of the maximum size.
         "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024 + 64 * 1024,
         "RATE_LIMIT_CREATE": env.get("RATE_LIMIT_CREATE", DEFAULT_RATE_LIMIT_CREATE),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATE_LIMIT_NOT_FOUND": not_found_limit(env),
+        "RATELIMIT_STORAGE_URI": storage_uri,
+        # Keeps apart the counters of environments that share one Redis.
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "").strip(),
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") != "0",
-        "TRUSTED_PROXY_HOPS": _int(env, "TRUSTED_PROXY_HOPS", 0),
+        # Redis away must not fail requests: bounded waits on it, and meanwhile each
+        # process limits on its own (Flask-Limiter's in-memory fallback).
+        "RATELIMIT_STORAGE_OPTIONS": storage_options(storage_uri),
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        # Proxies in front whose X-Forwarded-For entries are trusted (werkzeug's ProxyFix):
+        # 0 with nothing in front (make run), 1 behind one nginx, 2 on EB (ALB + nginx).
+        "PROXY_HOPS": _int(env, "PROXY_HOPS", 0),
         "VISIT_FLUSH_SECONDS": float(env.get("VISIT_FLUSH_SECONDS", "2")),
         "DB_CONNECT_TIMEOUT": _int(env, "DB_CONNECT_TIMEOUT", 3),
         "DB_STATEMENT_TIMEOUT_MS": _int(env, "DB_STATEMENT_TIMEOUT_MS", 5000),

@@ -6,6 +6,13 @@ import sqlite3
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+
+def database_locked(exc: DBAPIError) -> bool:
+    """True when SQLite gave up waiting for another writer (SQLITE_BUSY or SQLITE_LOCKED)."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def engine_options(url: str, connect_timeout: int, statement_timeout_ms: int) -> dict:
@@ -34,6 +41,8 @@ def engine_options(url: str, connect_timeout: int, statement_timeout_ms: int) ->
             },
         }
     if url.startswith("sqlite"):
+        # sqlite3's timeout is SQLite's busy timeout: a writer waits this long for another
+        # worker's write to finish before "database is locked" (links.py then retries).
         return {"connect_args": {"timeout": statement_timeout_ms / 1000}}
     return {}
 
@@ -47,7 +56,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
     # Small page cache and no mmap: each worker keeps a connection per thread, and both
     # count as its resident memory (mmap over a 1M-link file took a worker past 100 MB).
     # Pages not cached here come from the OS page cache, which every worker shares.

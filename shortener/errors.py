@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from shortener.extensions import db
 from shortener.metrics import DB_ERRORS
+from shortener.misslimit import MissLimited, refuse_if_limited
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,13 @@ def discard_session() -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
+    def refuse_scanner() -> None:
+        refuse_if_limited(request.environ)
+
+    # Before every hook but the request timer (observability.py puts it first), so a
+    # refused request is answered, timed and logged, and touches nothing else.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_scanner)
+
     @app.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError):
         return error_response(400, "Your session expired or the form is stale: please try again.")
@@ -96,11 +104,14 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         message = _MESSAGES.get(status) or exc.description
         if status == 429:
-            message = _MESSAGES[429]
+            # Too many creates (Flask-Limiter), or too many misses (misslimit.py).
+            message = exc.description if isinstance(exc, MissLimited) else _MESSAGES[429]
         response = error_response(status, message)
-        if status == 405 and exc.get_response().headers.get("Allow"):
-            response = app.make_response(response)
-            response.headers["Allow"] = exc.get_response().headers["Allow"]
+        for header in ("Allow", "Retry-After"):
+            value = exc.get_response().headers.get(header)
+            if value and status in (405, 429):
+                response = app.make_response(response)
+                response.headers[header] = value
         return response
 
     @app.errorhandler(DBAPIError)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.utils import secure_filename
 
 from shortener.codes import InvalidCode, check_custom_code, generate_code
+from shortener.database import database_locked
 from shortener.extensions import db
 from shortener.metrics import LINKS_CREATED
 from shortener.models import Link, StoredFile, utcnow
 from shortener.targets import InvalidTarget, normalise_target
 
 GENERATE_ATTEMPTS = 8
+BUSY_RETRIES = 3  # SQLite: further attempts after waiting out the busy timeout
+BUSY_BACKOFF_SECONDS = 0.05
 
 
 class LinkError(Exception):
@@ -96,7 +100,9 @@ def create_link(
     if expires_at is not None and expires_at <= utcnow():
         raise InvalidInput("The expiry time must be in the future.", field="expires_at")
 
-    for _ in range(1 if custom else GENERATE_ATTEMPTS):
+    attempts = 1 if custom else GENERATE_ATTEMPTS
+    busy_retries = BUSY_RETRIES
+    while attempts > 0:
         link = Link(
             code=custom or generate_code(),
             target_url=target,
@@ -121,6 +127,15 @@ def create_link(
         except IntegrityError:
             # The unique index said no: the name is taken (or a random code collided).
             db.session.rollback()
+            attempts -= 1
+        except OperationalError as exc:
+            # On SQLite, other workers' writes kept the database locked for longer than the
+            # busy timeout: try again a few times rather than fail the person's request.
+            if busy_retries == 0 or not database_locked(exc):
+                raise
+            db.session.rollback()
+            busy_retries -= 1
+            time.sleep(BUSY_BACKOFF_SECONDS)
     if custom:
         raise CodeTaken(f"The name “{custom}” is already taken.", field="code")
     raise LinkError("Could not find a free code; please try again.")

@@ -30,7 +30,7 @@ def _error_responses(*statuses: int) -> dict:
         409: "Custom name taken",
         413: "Too large",
         415: "Unsupported content type",
-        429: "Rate limited",
+        429: "Rate limited: too many creates, or too many requests that ended in 404",
         503: "Database unavailable; retry after Retry-After seconds",
     }
     return {
@@ -84,7 +84,7 @@ def openapi_document(base_url: str) -> dict:
                     "parameters": [code_param],
                     "responses": {
                         "200": {"description": "The link", "content": link_ref},
-                        **_error_responses(404, 503),
+                        **_error_responses(404, 429, 503),
                     },
                 },
                 "delete": {
@@ -93,7 +93,7 @@ def openapi_document(base_url: str) -> dict:
                     "parameters": [code_param],
                     "responses": {
                         "200": {"description": "Disabled", "content": link_ref},
-                        **_error_responses(401, 403, 404, 503),
+                        **_error_responses(401, 403, 404, 429, 503),
                     },
                 },
             },

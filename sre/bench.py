@@ -48,6 +48,8 @@ APP_ENV = {
     "BASE_URL": "https://sho.rt",
     # Creation is measured, not the rate limiter's refusal: the limiter stays on, raised.
     "RATE_LIMIT_CREATE": "1000000/minute",
+    # Likewise a miss (404) is measured with its count taken, never refused with a 429.
+    "RATE_LIMIT_NOT_FOUND": "1000000/minute",
 }
 
 

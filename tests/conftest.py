@@ -30,6 +30,7 @@ def app_config(database_url: str, **extra) -> dict:
         "BASE_URL": BASE_URL,
         "ADMIN_TOKEN": ADMIN_TOKEN,
         "RATE_LIMIT_CREATE": "1000/minute",
+        "RATE_LIMIT_NOT_FOUND": "1000/minute",
         "VISIT_FLUSH_SECONDS": 3600,
         **extra,
     }

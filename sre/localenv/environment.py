@@ -236,6 +236,8 @@ class LocalEnvironment:
             "ADMIN_TOKEN": self.secrets["ADMIN_TOKEN"],
             "BASE_URL": self.base_url(),
             "WEB_CONCURRENCY": "2",
+            # One proxy here (this nginx), where EB has two (the ALB and nginx).
+            "PROXY_HOPS": "1",
             **self.extra_env,
         }
 

@@ -60,10 +60,18 @@ def max_body_size(app_dir: Path) -> str | None:
 
 @dataclass
 class Upstream:
-    """Where nginx sends traffic: the serving instance's port and its bundle's folder."""
+    """Where nginx sends traffic: the serving instance's port and its bundle's folder, and
+    the ports of further instances of the same bundle that share the traffic (round robin,
+    as the load balancer spreads it over EB's instances)."""
 
     port: int
     app_dir: Path
+    more_ports: tuple[int, ...] = ()
+
+    def servers(self) -> str:
+        return "\n".join(
+            f"        server 127.0.0.1:{port};" for port in (self.port, *self.more_ports)
+        )
 
 
 def render_config(prefix: Path, listen_port: int, upstream: Upstream) -> str:
@@ -103,7 +111,7 @@ http {{
     keepalive_timeout 65;
 {platform}
     upstream app {{
-        server 127.0.0.1:{upstream.port};
+{upstream.servers()}
         keepalive 16;
     }}
 

@@ -190,7 +190,7 @@ def test_nginx_serves_the_static_folder(settings, bundle_names) -> None:
 def test_environment_defaults_hold_no_secrets(settings) -> None:
     defaults = environment_defaults(ROOT)
     assert defaults["APP_ENV"] == "production"
-    assert defaults["TRUSTED_PROXY_HOPS"] == "2"  # the ALB and the instance's nginx
+    assert defaults["PROXY_HOPS"] == "2"  # the ALB and the instance's nginx
     assert not [name for name in defaults if SECRET_NAME.search(name)]
     for path in [*config_files(ROOT), ROOT / ".elasticbeanstalk/config.yml"]:
         text = path.read_text()

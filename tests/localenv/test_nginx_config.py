@@ -59,3 +59,8 @@ def test_a_config_nginx_rejects_is_never_installed(tmp_path: Path) -> None:
     with pytest.raises(NginxError, match="rejects"):
         nginx.write_config(Upstream(41000, app))
     assert not nginx.conf.exists()
+
+
+def test_several_instances_share_the_upstream(tmp_path: Path) -> None:
+    text = render_config(tmp_path, 8080, Upstream(41000, ROOT, more_ports=(41001,)))
+    assert "server 127.0.0.1:41000;\n        server 127.0.0.1:41001;" in text

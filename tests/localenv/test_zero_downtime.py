@@ -138,3 +138,9 @@ def test_status_names_the_serving_label_and_the_releases(env: Env) -> None:
     assert f"serving: {label}" in text
     assert "releases (installed):" in text
     assert "switches (newest last):" in text
+
+
+def test_instances_trust_one_proxy_hop_their_nginx(env: Env) -> None:
+    """EB's configuration says 2 (ALB and nginx); here only nginx is in front."""
+    release = env.target.releases.get(env.target.current_label())
+    assert env.target.instance_env(release)["PROXY_HOPS"] == "1"

@@ -72,8 +72,10 @@ class Served:
 
 
 @contextmanager
-def serve(database_url: str, log_dir: Path, **env: str) -> Iterator[Served]:
-    """Run the Procfile's gunicorn with 2 workers against a migrated `database_url`."""
+def serve(
+    database_url: str, log_dir: Path, *, workers: int = WORKERS, **env: str
+) -> Iterator[Served]:
+    """Run the Procfile's gunicorn (2 workers unless told) against a migrated `database_url`."""
     settings = {
         "DATABASE_URL": database_url,
         "SECRET_KEY": "ops-tests",
@@ -81,7 +83,7 @@ def serve(database_url: str, log_dir: Path, **env: str) -> Iterator[Served]:
         "VISIT_FLUSH_SECONDS": "1",
         **env,
     }
-    with gunicorn_app(settings, workers=WORKERS) as base_url:
+    with gunicorn_app(settings, workers=workers) as base_url:
         port = base_url.rsplit(":", 1)[1]
         yield Served(base_url, log_dir / f"gunicorn-{port}.log", database_url)
 

@@ -1,6 +1,7 @@
 """A real database outage: a private PostgreSQL server is stopped, frozen and started again
-under a running gunicorn. During it the app answers 503 with Retry-After (never a 500);
-after it, the same workers serve again on their own."""
+under a running gunicorn, request by request and under a steady load. During it the app
+answers 503 with Retry-After (never a 500); after it, the same workers serve again on their
+own."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from sre.load import Load, create_link, failed
 from tests.ops.conftest import PrivatePostgres, Served, flask_db_upgrade, serve
 
 pytestmark = [pytest.mark.gunicorn, pytest.mark.postgres, pytest.mark.slow]
@@ -120,6 +122,51 @@ def test_outage_answers_503_and_the_same_workers_recover(
         assert 500 not in statuses
         metrics = requests.get(f"{base}/metrics", timeout=10).text
         assert "shortener_db_errors_total 0.0" not in metrics
+
+
+def test_under_load_an_outage_is_503s_then_full_recovery_without_a_restart(
+    private_postgres: PrivatePostgres, tmp_path
+):
+    """A steady load (creates and redirects, 4 clients) through a 3 s database outage."""
+    flask_db_upgrade(private_postgres.url)
+    with serve(private_postgres.url, tmp_path, RATE_LIMIT_CREATE="100000/minute") as app:
+        master, workers = app.master_pid(), app.booted_workers()
+        codes = [create_link(app.base_url)[0] for _ in range(5)]
+        load = Load(app.base_url, codes, rate=30.0, create_share=0.5, concurrency=4, duration=60)
+        load.start()
+        try:
+            time.sleep(1.5)
+            down_at = load.elapsed()
+            private_postgres.stop("fast")
+            stopped_at = load.elapsed()
+            time.sleep(3.0)
+            restart_at = load.elapsed()
+            private_postgres.start()
+            up_at = load.elapsed()
+            time.sleep(3.0)
+        finally:
+            load.stop()
+        records = load.join()
+
+        # Never a 500 nor a dropped connection: during the outage, 503 (or a cached redirect).
+        assert {r.status for r in records} <= {201, 302, 503}, failed(records)[:3]
+        assert not [r for r in records if r.error]
+        assert all(r.ok for r in records if r.at < down_at)
+        during = [r for r in records if stopped_at + 0.2 < r.at and r.at + r.latency < restart_at]
+        assert during and all(r.status == 503 for r in during if r.kind == "create")
+        recovered_at = min(
+            r.at for r in records if r.at > restart_at and r.kind == "create" and r.ok
+        )
+        after = [r for r in records if r.at >= recovered_at]
+        assert len(after) > 20 and all(r.ok for r in after), failed(after)[:3]
+        assert recovered_at - restart_at < RECOVERY_SECONDS
+        assert_same_processes(app, master, workers)
+        print(
+            f"{len(records)} requests; {sum(r.status == 503 for r in records)} answered 503 in"
+            f" the {up_at - down_at:.1f}s outage; every request ok"
+            f" {recovered_at - restart_at:.2f}s after the database was started again"
+            f" (pg_ctl start -w took {up_at - restart_at:.1f}s); ran {load.elapsed():.1f}s"
+        )
 
 
 def test_readyz_is_bounded_while_the_database_is_frozen(

@@ -22,19 +22,20 @@ def make(client, url="https://example.com/target", **extra) -> str:
 
 def fast_path(app) -> RedirectFastPath:
     middleware = app.wsgi_app
-    assert isinstance(middleware, RedirectFastPath)
+    while not isinstance(middleware, RedirectFastPath):  # inside the 404 limit (misslimit.py)
+        middleware = middleware.wsgi_app
     return middleware
 
 
 def test_answers_like_the_flask_route(app, client, capsys):
     code = make(client)
     fast = client.get(f"/{code}")
-    middleware = fast_path(app)
-    app.wsgi_app = middleware.wsgi_app  # the Flask route alone
+    outermost = app.wsgi_app
+    app.wsgi_app = fast_path(app).wsgi_app  # the Flask route alone
     try:
         slow = client.get(f"/{code}")
     finally:
-        app.wsgi_app = middleware
+        app.wsgi_app = outermost
     assert fast.status == slow.status == "302 FOUND"
     assert fast.get_data() == slow.get_data() == b""
     ignore = {"X-Request-ID"}
