@@ -140,7 +140,7 @@ def openapi_document(base_url: str) -> dict:
                         "created_at": {"type": "string", "format": "date-time"},
                         "expires_at": {"type": ["string", "null"], "format": "date-time"},
                         "disabled_at": {"type": ["string", "null"], "format": "date-time"},
-                        "status": {"enum": ["active", "disabled", "expired"]},
+                        "status": {"enum": ["active", "disabled", "expired", "blocked"]},
                         "visits": {"type": "integer"},
                         "info_url": {"type": "string"},
                         "qr_url": {"type": "string"},

@@ -9,7 +9,15 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from shortener.extensions import limiter
 from shortener.forms import ShortenForm
-from shortener.links import LinkError, Upload, create_link, get_link, links_of, short_url
+from shortener.links import (
+    LinkError,
+    Upload,
+    create_link,
+    get_link,
+    link_state,
+    links_of,
+    short_url,
+)
 from shortener.owners import current_owner
 from shortener.visits import visits
 
@@ -77,7 +85,7 @@ def info(code: str):
         link=link,
         short_url=short_url(link.code),
         visits=link.visits + visits.pending(link.id),
-        state=link.state(),
+        state=link_state(link),
     )
 
 
