@@ -58,11 +58,10 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path) -> str:
-    """A migrated, empty database of each supported kind."""
-    if request.param == "sqlite":
-        path = tmp_path / "shortener.db"
+def empty_database(request, kind: str, directory: Path) -> str:
+    """The URL of a migrated, empty database of `kind` ("sqlite" in `directory`, "postgres")."""
+    if kind == "sqlite":
+        path = directory / "shortener.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_url")
@@ -71,6 +70,12 @@ def database_url(request, tmp_path) -> str:
         conn.execute(sa.text("TRUNCATE links, link_files RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path) -> str:
+    """A migrated, empty database of each supported kind."""
+    return empty_database(request, request.param, tmp_path)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import io
 
 import segno
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from werkzeug.exceptions import MethodNotAllowed
 
 from shortener.extensions import limiter
 from shortener.forms import ShortenForm
@@ -51,6 +52,12 @@ def render_home(
 @bp.get("/")
 def index():
     return render_home()
+
+
+@bp.get("/shorten")
+def shorten_by_get():
+    # Without it, /<code> would answer a typed or bookmarked /shorten with "no such link".
+    raise MethodNotAllowed(valid_methods=["POST"])
 
 
 @bp.post("/shorten")
