@@ -78,6 +78,14 @@ def database_url(request, tmp_path) -> str:
     return empty_database(request, request.param, tmp_path)
 
 
+def close_app(app: Flask) -> None:
+    """Write its buffered visits and close its connections, before the database goes."""
+    with app.app_context():
+        visits.flush()
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:
     resolver.clear()
@@ -85,10 +93,7 @@ def app(database_url: str) -> Iterator[Flask]:
     with app.app_context():
         limiter.reset()
     yield app
-    with app.app_context():
-        visits.flush()
-        db.session.remove()
-        db.engine.dispose()
+    close_app(app)
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ import pytest
 from flask import Flask
 
 from shortener import create_app, resolver
-from shortener.extensions import db, limiter
-from shortener.visits import visits
-from tests.conftest import app_config, empty_database
+from shortener.extensions import limiter
+from tests.conftest import app_config, close_app, empty_database
 from tests.web.stored import seed
 
 
@@ -26,8 +25,5 @@ def seeded_app(request, tmp_path_factory) -> Iterator[Flask]:
         limiter.reset()
     seed(app)
     yield app
-    with app.app_context():
-        visits.flush()
-        db.session.remove()
-        db.engine.dispose()
+    close_app(app)
     resolver.clear()

@@ -8,11 +8,9 @@ import pytest
 from flask import Flask
 
 from shortener import create_app
-from shortener.extensions import db
 from shortener.fastpath import RedirectFastPath
 from shortener.targets import blocked_domains
-from shortener.visits import visits
-from tests.conftest import app_config, csrf_token
+from tests.conftest import app_config, close_app, csrf_token
 from tests.web.stored import assert_unchanged, seed, snapshot
 
 BLOCKED = ["evil.example", "*.phish.example"]
@@ -30,10 +28,7 @@ def started(database_url: str, blocked: list[str]) -> Iterator[Flask]:
     """An app (as after a restart) with BLOCKED_DOMAINS set; closed after the test."""
     app = create_app(app_config(database_url, BLOCKED_DOMAINS=blocked_domains(blocked)))
     yield app
-    with app.app_context():
-        visits.flush()
-        db.session.remove()
-        db.engine.dispose()
+    close_app(app)
 
 
 @pytest.fixture
