@@ -99,7 +99,7 @@ def create_link(
             raise BlockedDomain(BLOCKED_MESSAGE.format(host=host_of(target)), field="url")
     if upload is not None:
         upload = _check_upload(upload)
-    custom = (code or "").strip() or None
+    custom = code or None
     if custom is not None:
         try:
             check_custom_code(custom)

@@ -10,6 +10,7 @@ from functools import lru_cache
 from urllib.parse import quote, urlsplit, urlunsplit
 
 MAX_URL_LENGTH = 2048
+ASCII_WHITESPACE = " \t\n\r\f\v"
 _FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")  # controls, CR/LF, spaces: never in a Location
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -114,7 +115,8 @@ def normalise_target(raw: str, own_origin: str) -> str:
     Only http(s), a host required, length bounded, international hosts in punycode, and
     never this shortener's own origin (a link to a short link could loop).
     """
-    url = (raw or "").strip()
+    # ASCII whitespace only: the API's document promises no more (the form strips all of it).
+    url = (raw or "").strip(ASCII_WHITESPACE)
     if not url:
         raise InvalidTarget("Please enter a URL to shorten.")
     if len(url) > MAX_URL_LENGTH:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, request, url_for
@@ -23,7 +24,7 @@ from shortener.links import (
     short_url,
 )
 from shortener.models import Link
-from shortener.openapi import openapi_document
+from shortener.openapi import EXPIRY_PATTERN, openapi_document
 from shortener.owners import current_owner
 from shortener.visits import visits
 
@@ -59,13 +60,15 @@ def link_json(link: Link) -> dict:
 
 
 def parse_expiry(raw: object) -> datetime | None:
-    """An ISO 8601 timestamp (UTC when no zone is given), or None."""
+    """An RFC 3339 timestamp (UTC when no zone is given), or None."""
     if raw is None or raw == "":
         return None
     if not isinstance(raw, str):
         raise InvalidInput("expires_at must be an ISO 8601 timestamp string.", field="expires_at")
     try:
-        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        if not re.fullmatch(EXPIRY_PATTERN, raw):
+            raise ValueError(raw)
+        when = datetime.fromisoformat(raw.upper().replace("Z", "+00:00"))
         # In UTC, as stored; a time near year 1 or 9999 may not exist there (OverflowError).
         return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
     except (ValueError, OverflowError) as exc:

@@ -74,7 +74,7 @@ def shorten():
         link = create_link(
             url=url if upload is None else None,
             upload=upload,
-            code=request.form.get("code"),
+            code=request.form.get("code", "").strip(),
             owner=current_owner(create=True),
         )
     except LinkError as exc:

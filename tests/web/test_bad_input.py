@@ -178,11 +178,26 @@ def test_bad_custom_name_through_the_api(app, client, seeded, code, status, mess
     assert_unchanged(app, seeded)
 
 
-@pytest.mark.parametrize("code", ["", "   "])
-def test_an_empty_custom_name_means_a_generated_code(client, code):
+@pytest.mark.parametrize("code", ["", None])
+def test_an_empty_custom_name_means_a_generated_code_through_the_api(client, code):
     response = client.post("/api/links", json={"url": "https://example.com/", "code": code})
     assert response.status_code == 201
     assert len(response.get_json()["code"]) == 7
+
+
+@pytest.mark.parametrize("code", ["", "   ", "\u3000"])
+def test_an_empty_custom_name_means_a_generated_code_through_the_form(client, code):
+    response = form_post(client, url="https://example.com/", code=code)
+    assert response.status_code == 303
+    assert len(response.headers["Location"].strip("/+")) == 7
+
+
+@pytest.mark.parametrize("code", ["   ", " spaced ", "tab\t"])
+def test_the_api_takes_names_exactly_as_sent(app, client, seeded, code):
+    # The form trims what a person typed; the API follows its documented pattern exactly.
+    response = client.post("/api/links", json={"url": "https://example.com/", "code": code})
+    assert_api_error(response, 400, RULE, "code", "invalid_request")
+    assert_unchanged(app, seeded)
 
 
 def test_names_differing_in_case_are_different_links(app, client, seeded):
