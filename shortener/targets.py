@@ -175,16 +175,19 @@ def blocked_domains(entries: Iterable[str]) -> frozenset[str]:
     return frozenset(domains)
 
 
-@lru_cache(maxsize=16384)
 def host_of(url: str) -> str:
-    """The host of a stored (normalised) target URL, parsed once per URL."""
+    """The host of a stored (normalised) target URL."""
     return (urlsplit(url).hostname or "").rstrip(".")
 
 
 def is_blocked(url: str, blocked: frozenset[str]) -> bool:
-    """Whether the target `url` is on a blocked domain or under one (a few set lookups)."""
-    if not blocked:
-        return False
+    """Whether the target `url` is on a blocked domain or under one. On the redirect path:
+    one truth test without a blocklist, else one cache lookup for a URL seen before."""
+    return bool(blocked) and _on_blocklist(url, blocked)
+
+
+@lru_cache(maxsize=16384)
+def _on_blocklist(url: str, blocked: frozenset[str]) -> bool:
     name = host_of(url)
     if ":" in name or name.rpartition(".")[2].isdigit():
         return name in blocked  # an IP address: only itself
