@@ -124,7 +124,9 @@ def test_any_api_body_is_answered_without_a_server_error(app, body, content_type
 def test_any_path_is_answered_without_a_server_error(app, path, method, prefix, suffix):
     client = app.test_client()
     before = snapshot(app)
-    response = client.open(prefix + quote(path, safe="/+") + suffix, method=method)
+    # No leading "/": the test client would read "//…" as a host name, not a path.
+    url = prefix + quote(path.lstrip("/"), safe="/+") + suffix
+    response = client.open(url, method=method)
     assert response.status_code < 500, (method, path)
     assert response.status_code in {200, 302, 308, 400, 401, 404, 405, 410}
     if response.status_code >= 400:
