@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import quote
 
+from shortener.targets import blocked_domains
+
 DEFAULT_RATE_LIMIT_CREATE = "30/minute"
 # Requests ending in 404 per client: a person's typos stay far below it, a scan does not.
 DEFAULT_RATE_LIMIT_NOT_FOUND = "60/minute"
@@ -81,6 +83,22 @@ def storage_options(storage_uri: str) -> dict:
     return {}
 
 
+def blocklist(environ: dict[str, str]) -> frozenset[str]:
+    """BLOCKED_DOMAINS (comma- or space-separated) and the lines of BLOCKED_DOMAINS_FILE."""
+    entries = environ.get("BLOCKED_DOMAINS", "").replace(",", " ").split()
+    path = environ.get("BLOCKED_DOMAINS_FILE", "").strip()
+    if path:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigError(f"BLOCKED_DOMAINS_FILE cannot be read: {exc}") from exc
+        entries += [line.split("#", 1)[0] for line in lines]
+    try:
+        return blocked_domains(entries)
+    except ValueError as exc:
+        raise ConfigError(f"BLOCKED_DOMAINS: {exc}") from exc
+
+
 def from_environment(instance_path: Path, environ: dict[str, str] | None = None) -> dict:
     """Build the Flask config mapping from environment variables."""
     env = dict(os.environ if environ is None else environ)
@@ -106,6 +124,8 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
         "MAX_UPLOAD_BYTES": max_upload_mb * 1024 * 1024,
         # Leave room for the form's other fields around a file of the maximum size.
         "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024 + 64 * 1024,
+        # Domains (and their subdomains) never shortened, and answered 410 once blocked.
+        "BLOCKED_DOMAINS": blocklist(env),
         "RATE_LIMIT_CREATE": env.get("RATE_LIMIT_CREATE", DEFAULT_RATE_LIMIT_CREATE),
         "RATE_LIMIT_NOT_FOUND": not_found_limit(env),
         "RATELIMIT_STORAGE_URI": storage_uri,

@@ -3,7 +3,7 @@
 The common case of GET or HEAD /<code> for an active link with a URL target is answered
 here, in front of Flask, with exactly what the Flask route answers (status, Location,
 security and version headers, request id), counted in the same metrics and logged as the
-same JSON line. Everything else (unknown, disabled or expired codes, files, other routes,
+same JSON line. Everything else (unknown, disabled, expired or blocked codes, files, other routes,
 a database error) goes on to Flask unchanged, which answers it as before.
 
 Measured under gunicorn, Flask's request context, routing, hooks and response object cost
@@ -29,6 +29,7 @@ from shortener.models import utcnow
 from shortener.observability import REQUEST_ID_HEADER, VERSION_HEADER, incoming_request_id
 from shortener.resolver import resolve
 from shortener.security import default_headers
+from shortener.targets import is_blocked
 from shortener.visits import visits
 
 REDIRECT_ENDPOINT = "redirects.follow"  # the Flask route this answers for
@@ -83,6 +84,7 @@ class RedirectFastPath:
             or link.disabled
             or link.target_url is None
             or (link.expires_at is not None and link.expires_at <= utcnow())
+            or is_blocked(link.target_url, self.config["BLOCKED_DOMAINS"])  # Flask answers 410
         ):
             return self.wsgi_app(environ, start_response)
         visits.record(link.id)

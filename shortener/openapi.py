@@ -3,6 +3,44 @@
 from __future__ import annotations
 
 from shortener.codes import CUSTOM_MAX, CUSTOM_MIN
+from shortener.targets import MAX_URL_LENGTH
+
+# What the API accepts, exactly (schemathesis holds the app to it, tests/web/test_openapi_fuzz.py).
+# Expiry: RFC 3339 date-times, with the zone optional (UTC then).
+EXPIRY_PATTERN = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
+_URL = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_URL_LENGTH,
+    # Only the scheme fits a pattern; the rest of the rules (docs/input-rules.md) answer 400.
+    "pattern": "^[\t\n\u000b\f\r ]*[Hh][Tt][Tt][Pp][Ss]?:",
+    "description": "An http(s) URL; international names are stored in punycode.",
+}
+
+
+def _optional(pattern: str, description: str) -> dict:
+    """A string field matching `pattern`, which may also be sent empty or null."""
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": pattern},
+            {"type": "string", "maxLength": 0},
+            {"type": "null"},
+        ],
+        "description": description,
+    }
+
+
+_CODE = _optional(
+    f"^[A-Za-z0-9_-]{{{CUSTOM_MIN},{CUSTOM_MAX}}}$",
+    "A custom name; empty or null for a generated code. Route names are reserved.",
+)
+_EXPIRY = _optional(
+    f"^{EXPIRY_PATTERN}$",
+    "When the link stops redirecting (RFC 3339; UTC when no zone is given).",
+)
 
 _ERROR = {
     "type": "object",
@@ -65,8 +103,8 @@ def openapi_document(base_url: str) -> dict:
                                     "required": ["file"],
                                     "properties": {
                                         "file": {"type": "string", "format": "binary"},
-                                        "code": {"type": "string"},
-                                        "expires_at": {"type": "string", "format": "date-time"},
+                                        "code": _CODE,
+                                        "expires_at": _EXPIRY,
                                     },
                                 }
                             },
@@ -120,14 +158,7 @@ def openapi_document(base_url: str) -> dict:
                 "NewLink": {
                     "type": "object",
                     "required": ["url"],
-                    "properties": {
-                        "url": {"type": "string", "format": "uri", "maxLength": 2048},
-                        "code": {
-                            "type": "string",
-                            "pattern": f"^[A-Za-z0-9_-]{{{CUSTOM_MIN},{CUSTOM_MAX}}}$",
-                        },
-                        "expires_at": {"type": "string", "format": "date-time"},
-                    },
+                    "properties": {"url": _URL, "code": _CODE, "expires_at": _EXPIRY},
                 },
                 "Link": {
                     "type": "object",
@@ -140,7 +171,7 @@ def openapi_document(base_url: str) -> dict:
                         "created_at": {"type": "string", "format": "date-time"},
                         "expires_at": {"type": ["string", "null"], "format": "date-time"},
                         "disabled_at": {"type": ["string", "null"], "format": "date-time"},
-                        "status": {"enum": ["active", "disabled", "expired"]},
+                        "status": {"enum": ["active", "disabled", "expired", "blocked"]},
                         "visits": {"type": "integer"},
                         "info_url": {"type": "string"},
                         "qr_url": {"type": "string"},

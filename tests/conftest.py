@@ -59,11 +59,10 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path) -> str:
-    """A migrated, empty database of each supported kind."""
-    if request.param == "sqlite":
-        path = tmp_path / "shortener.db"
+def empty_database(request, kind: str, directory: Path) -> str:
+    """The URL of a migrated, empty database of `kind` ("sqlite" in `directory`, "postgres")."""
+    if kind == "sqlite":
+        path = directory / "shortener.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_url")
@@ -74,6 +73,20 @@ def database_url(request, tmp_path) -> str:
     return url
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path) -> str:
+    """A migrated, empty database of each supported kind."""
+    return empty_database(request, request.param, tmp_path)
+
+
+def close_app(app: Flask) -> None:
+    """Write its buffered visits and close its connections, before the database goes."""
+    with app.app_context():
+        visits.flush()
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:
     resolver.clear()
@@ -81,10 +94,7 @@ def app(database_url: str) -> Iterator[Flask]:
     with app.app_context():
         limiter.reset()
     yield app
-    with app.app_context():
-        visits.flush()
-        db.session.remove()
-        db.engine.dispose()
+    close_app(app)
 
 
 @pytest.fixture

@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 import hmac
+import re
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from shortener.errors import json_error
 from shortener.extensions import csrf, limiter
 from shortener.links import (
     InvalidInput,
     LinkError,
+    TooLarge,
     Upload,
     create_link,
     get_link,
+    link_state,
     links_of,
     set_disabled,
     short_url,
 )
 from shortener.models import Link
-from shortener.openapi import openapi_document
+from shortener.openapi import EXPIRY_PATTERN, openapi_document
 from shortener.owners import current_owner
 from shortener.visits import visits
 
 bp = Blueprint("api", __name__)
+# A JSON body holds a URL of at most 2,048 characters and two short fields: far less than this.
+MAX_JSON_BYTES = 16 * 1024
 csrf.exempt(bp)  # token-less JSON clients; the browser form has its own CSRF protection
 
 
@@ -46,7 +52,7 @@ def link_json(link: Link) -> dict:
         "created_at": link.created_at.isoformat(),
         "expires_at": link.expires_at.isoformat() if link.expires_at else None,
         "disabled_at": link.disabled_at.isoformat() if link.disabled_at else None,
-        "status": link.state(),
+        "status": link_state(link),
         "visits": link.visits + visits.pending(link.id),
         "info_url": short_url(link.code) + "+",
         "qr_url": short_url(link.code) + "/qr.svg",
@@ -54,19 +60,33 @@ def link_json(link: Link) -> dict:
 
 
 def parse_expiry(raw: object) -> datetime | None:
-    """An ISO 8601 timestamp (UTC when no zone is given), or None."""
+    """An RFC 3339 timestamp (UTC when no zone is given), or None."""
     if raw is None or raw == "":
         return None
     if not isinstance(raw, str):
         raise InvalidInput("expires_at must be an ISO 8601 timestamp string.", field="expires_at")
     try:
-        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as exc:
+        if not re.fullmatch(EXPIRY_PATTERN, raw):
+            raise ValueError(raw)
+        when = datetime.fromisoformat(raw.upper().replace("Z", "+00:00"))
+        # In UTC, as stored; a time near year 1 or 9999 may not exist there (OverflowError).
+        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
         raise InvalidInput(
             "expires_at must be an ISO 8601 timestamp, like 2030-01-31T12:00:00Z.",
             field="expires_at",
         ) from exc
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def json_body() -> object:
+    """The request's JSON document; None when it is not JSON at all."""
+    request.max_content_length = MAX_JSON_BYTES
+    try:
+        return request.get_json(silent=True)
+    except RequestEntityTooLarge as exc:
+        raise TooLarge(f"A JSON body can be at most {MAX_JSON_BYTES // 1024} KB.") from exc
+    except RecursionError:  # nested deeper than the parser goes: not a link, whatever it is
+        return None
 
 
 def _optional_str(data: dict, key: str) -> str | None:
@@ -85,7 +105,7 @@ def create_limit() -> str:
 def create():
     try:
         if request.mimetype == "application/json":
-            data = request.get_json(silent=True)
+            data = json_body()
             if not isinstance(data, dict):
                 raise InvalidInput('The body must be a JSON object, like {"url": "https://…"}.')
             url = _optional_str(data, "url")

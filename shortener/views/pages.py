@@ -6,10 +6,19 @@ import io
 
 import segno
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from werkzeug.exceptions import MethodNotAllowed
 
 from shortener.extensions import limiter
 from shortener.forms import ShortenForm
-from shortener.links import LinkError, Upload, create_link, get_link, links_of, short_url
+from shortener.links import (
+    LinkError,
+    Upload,
+    create_link,
+    get_link,
+    link_state,
+    links_of,
+    short_url,
+)
 from shortener.owners import current_owner
 from shortener.visits import visits
 
@@ -45,6 +54,12 @@ def index():
     return render_home()
 
 
+@bp.get("/shorten")
+def shorten_by_get():
+    # Without it, /<code> would answer a typed or bookmarked /shorten with "no such link".
+    raise MethodNotAllowed(valid_methods=["POST"])
+
+
 @bp.post("/shorten")
 @limiter.shared_limit(create_limit, scope="create")
 def shorten():
@@ -59,7 +74,7 @@ def shorten():
         link = create_link(
             url=url if upload is None else None,
             upload=upload,
-            code=request.form.get("code"),
+            code=request.form.get("code", "").strip(),
             owner=current_owner(create=True),
         )
     except LinkError as exc:
@@ -77,7 +92,7 @@ def info(code: str):
         link=link,
         short_url=short_url(link.code),
         visits=link.visits + visits.pending(link.id),
-        state=link.state(),
+        state=link_state(link),
     )
 
 

@@ -7,12 +7,14 @@ import io
 from flask import Blueprint, abort, current_app, request, send_file
 from werkzeug.wrappers import Response
 
+from shortener.errors import error_response
 from shortener.fastpath import LOOKUP_ERROR
 from shortener.links import file_data
 from shortener.metrics import REDIRECTS
 from shortener.models import utcnow
 from shortener.resolver import resolve
 from shortener.security import DOWNLOAD_CSP
+from shortener.targets import BLOCKED_REDIRECT_MESSAGE, is_blocked
 from shortener.visits import visits
 
 bp = Blueprint("redirects", __name__)
@@ -28,6 +30,10 @@ def follow(code: str) -> Response:
         abort(404)
     if link.disabled or (link.expires_at is not None and link.expires_at <= utcnow()):
         abort(410)
+    if link.target_url is not None and is_blocked(
+        link.target_url, current_app.config["BLOCKED_DOMAINS"]
+    ):
+        return error_response(410, BLOCKED_REDIRECT_MESSAGE)
     visits.record(link.id)
     REDIRECTS.inc()
     if link.target_url is None:

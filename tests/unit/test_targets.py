@@ -2,7 +2,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shortener.targets import MAX_URL_LENGTH, InvalidTarget, normalise_target
+from shortener.config import ConfigError, from_environment
+from shortener.targets import (
+    MAX_URL_LENGTH,
+    InvalidTarget,
+    blocked_domains,
+    is_blocked,
+    normalise_target,
+)
 
 OWN = "https://sho.rt"
 
@@ -19,6 +26,13 @@ OWN = "https://sho.rt"
         ("https://example.com/a%20b", "https://example.com/a%20b"),
         ("http://127.0.0.1:9000/target", "http://127.0.0.1:9000/target"),
         ("https://sho.rt:8443/elsewhere", "https://sho.rt:8443/elsewhere"),
+        # International names in punycode; one script per label, or Latin with Han and kana.
+        ("https://пример.рф/", "https://xn--e1afmkfd.xn--p1ai/"),
+        ("https://аррӏе.рф/", "https://xn--80ak6aa92e.xn--p1ai/"),
+        ("https://例え.jp/", "https://xn--r8jz45g.jp/"),
+        ("https://東京abc.jp/", "https://xn--abc-dm9di64i.jp/"),
+        ("https://παράδειγμα.δοκιμή/", "https://xn--hxajbheg2az3al.xn--jxalpdlp/"),
+        ("https://ｅｘａｍｐｌｅ.com/", "https://example.com/"),
     ],
 )
 def test_valid_targets_are_normalised(raw, expected):
@@ -46,6 +60,16 @@ def test_valid_targets_are_normalised(raw, expected):
         ("https://SHO.RT./abc", "already a short link"),
         ("https://" + "a" * 64 + ".com/", "not a valid domain"),
         ("https://example.com/" + "a" * MAX_URL_LENGTH, "longer than"),
+        ("http://sho.rt/abc", "already a short link"),  # http→https on our host: a loop
+        ("https://sho.rt:443/abc", "already a short link"),
+        ("https://e.com/\ud800", "not valid text"),
+        # Look-alike hosts: mixed scripts in a label, or a Latin name spelt in Cyrillic.
+        ("https://exаmple.com/", "mixes alphabets"),
+        ("https://pаypal.com/", "mixes alphabets"),
+        ("https://аррӏе.com/", "look-alike"),
+        ("https://xn--80ak6aa92e.com/", "look-alike"),
+        ("https://ѕсоре.org/", "look-alike"),
+        ("https://xn--zz.com/", "not a valid domain"),
     ],
 )
 def test_invalid_targets_are_refused_with_a_reason(raw, reason):
@@ -70,3 +94,53 @@ def test_no_input_crashes_and_no_control_character_survives(raw):
 def test_ordinary_urls_are_accepted_and_stable(raw):
     once = normalise_target(raw, OWN)
     assert normalise_target(once, OWN) == once
+
+
+def test_blocking_a_domain_blocks_its_subdomains_and_nothing_else():
+    blocked = blocked_domains(["evil.example", "*.bad.example", ".worse.example", "bücher.de"])
+    assert blocked == {"evil.example", "bad.example", "worse.example", "xn--bcher-kva.de"}
+    for url in (
+        "https://evil.example/",
+        "https://a.b.evil.example/x?y",
+        "http://bad.example/",
+        "https://www.worse.example/",
+        "https://xn--bcher-kva.de/",
+    ):
+        assert is_blocked(url, blocked), url
+    for url in ("https://notevil.example/", "https://evil.example.org/", "https://example/"):
+        assert not is_blocked(url, blocked), url
+    assert not is_blocked("https://evil.example/", frozenset())
+
+
+def test_blocked_addresses_match_only_themselves():
+    blocked = blocked_domains(["10.1.2.3"])
+    assert is_blocked("http://10.1.2.3/", blocked)
+    assert not is_blocked("http://110.1.2.3/", blocked)
+    assert not is_blocked("http://[::1]/", blocked)
+
+
+def test_the_blocklist_comes_from_the_environment_and_a_file(tmp_path):
+    listed = tmp_path / "blocked.txt"
+    listed.write_text("# phishing, 2026-11\nfile.example  # reported twice\n\nOTHER.example\n")
+    env = {"BLOCKED_DOMAINS": "a.example, b.example c.example", "BLOCKED_DOMAINS_FILE": str(listed)}
+    config = from_environment(tmp_path, env)
+    assert config["BLOCKED_DOMAINS"] == {
+        "a.example",
+        "b.example",
+        "c.example",
+        "file.example",
+        "other.example",
+    }
+    assert from_environment(tmp_path, {})["BLOCKED_DOMAINS"] == frozenset()
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"BLOCKED_DOMAINS": "not a_domain!"},
+        {"BLOCKED_DOMAINS_FILE": "/nonexistent/blocked.txt"},
+    ],
+)
+def test_a_blocklist_that_cannot_be_read_stops_the_start(tmp_path, env):
+    with pytest.raises(ConfigError, match="BLOCKED_DOMAINS"):
+        from_environment(tmp_path, env)
