@@ -33,6 +33,12 @@ def _optional(pattern: str, description: str) -> dict:
     }
 
 
+def _form_field(field: dict) -> dict:
+    """The same field in a multipart form, where every value is text: null has no spelling
+    there (a client that sends the word "null" sends a name)."""
+    return {**field, "anyOf": [one for one in field["anyOf"] if one["type"] != "null"]}
+
+
 _CODE = _optional(
     f"^[A-Za-z0-9_-]{{{CUSTOM_MIN},{CUSTOM_MAX}}}$",
     "A custom name; empty or null for a generated code. Route names are reserved.",
@@ -103,8 +109,8 @@ def openapi_document(base_url: str) -> dict:
                                     "required": ["file"],
                                     "properties": {
                                         "file": {"type": "string", "format": "binary"},
-                                        "code": _CODE,
-                                        "expires_at": _EXPIRY,
+                                        "code": _form_field(_CODE),
+                                        "expires_at": _form_field(_EXPIRY),
                                     },
                                 }
                             },

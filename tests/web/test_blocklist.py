@@ -8,10 +8,10 @@ import pytest
 from flask import Flask
 
 from shortener import create_app
-from shortener.fastpath import RedirectFastPath
 from shortener.targets import blocked_domains
 from tests.conftest import app_config, close_app, csrf_token
 from tests.web.stored import assert_unchanged, seed, snapshot
+from tests.web.test_fastpath import fast_path
 
 BLOCKED = ["evil.example", "*.phish.example"]
 REFUSED = {
@@ -100,8 +100,7 @@ def test_a_link_whose_domain_is_blocked_later_answers_410(client, restarted_bloc
         assert "Blocked" in client.get(f"/{code}+").get_data(as_text=True)
     # The fast path answers the link that is not blocked itself, and hands the blocked ones
     # to Flask (which answered 410 above).
-    middleware = restarted_blocking.wsgi_app
-    assert isinstance(middleware, RedirectFastPath)
+    middleware = fast_path(restarted_blocking)
     flask_app, handed_over = middleware.wsgi_app, []
 
     def recording(environ, start_response):
