@@ -8,12 +8,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.utils import secure_filename
 
 from shortener.codes import InvalidCode, check_custom_code, generate_code
 from shortener.extensions import db
 from shortener.metrics import LINKS_CREATED
 from shortener.models import Link, StoredFile, utcnow
+from shortener.resolver import forget
 from shortener.targets import InvalidTarget, normalise_target
 
 GENERATE_ATTEMPTS = 8
@@ -116,11 +118,17 @@ def create_link(
         db.session.add(link)
         try:
             db.session.commit()
-            LINKS_CREATED.inc()
-            return link
         except IntegrityError:
             # The unique index said no: the name is taken (or a random code collided).
             db.session.rollback()
+            continue
+        LINKS_CREATED.inc()
+        # A new link has no visits: saying so spares a query when answering with it.
+        set_committed_value(link, "visits", 0)
+        set_committed_value(link, "last_visited_at", None)
+        # This worker may remember the code as unknown (someone tried it before it existed).
+        forget(link.code)
+        return link
     if custom:
         raise CodeTaken(f"The name “{custom}” is already taken.", field="code")
     raise LinkError("Could not find a free code; please try again.")
@@ -147,8 +155,6 @@ def set_disabled(code: str, disabled: bool = True) -> Link | None:
     elif not disabled:
         link.disabled_at = None
     db.session.commit()
-    from shortener.resolver import forget
-
     forget(code)
     return link
 
