@@ -1,6 +1,6 @@
 """The redirect hot path: code → target, with an in-process cache.
 
-Active links are cached until the database says a link changed: triggers bump a generation
+Links are cached until the database says a link changed: triggers bump a generation
 number (table link_generation, migration 0002) whenever a link is disabled, re-enabled,
 retargeted, given a new expiry or deleted, by this release or any other, and each worker
 compares it at most once every GENERATION_CHECK seconds, on the first lookup after that
@@ -237,7 +237,9 @@ def resolve(code: str, engine: Engine | None = None) -> Resolved | None:
         if found is None:
             state.missing[code] = now + NEGATIVE_TTL
             _bound(state.missing, NEGATIVE_SIZE)
-        elif not found.disabled:
+        else:
+            # Disabled links too: a link taken down for abuse keeps being clicked, and
+            # enabling it again moves the generation like disabling it did.
             state.missing.pop(code, None)
             state.links[code] = found
             _bound(state.links, CACHE_SIZE)

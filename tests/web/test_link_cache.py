@@ -175,3 +175,17 @@ def test_a_code_created_elsewhere_resolves_within_the_negative_ttl(app, client, 
     assert client.get("/made-elsewhere").status_code == 404  # remembered as unknown
     clock.now += resolver.NEGATIVE_TTL
     assert client.get("/made-elsewhere").status_code == 302
+
+
+def test_a_disabled_link_is_read_once_and_enabling_it_elsewhere_is_seen(
+    app, client, clock, lookups
+):
+    code = make(client)
+    with app.app_context():
+        set_disabled(code)
+    for _ in range(3):
+        assert client.get(f"/{code}").status_code == 410
+    assert lookups == [code]  # clicks on a taken-down link do not each reach the database
+    elsewhere(app, "UPDATE links SET disabled_at = NULL WHERE code = :code", code=code)
+    clock.now += resolver.GENERATION_CHECK
+    assert client.get(f"/{code}").status_code == 302
