@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import click
-from alembic.runtime.migration import MigrationContext
 from flask import Flask
 from flask.cli import AppGroup
-from flask_migrate import upgrade
 
 from shortener.extensions import db
 from shortener.links import get_link, set_disabled, short_url
@@ -58,6 +56,10 @@ def schema_upgrade() -> None:
     revision it does not know: after a rollback the schema is the newer release's, and
     expand-then-contract migrations keep it usable by this code.
     """
+    # Imported here: Alembic adds about 10 MB to a web worker that never migrates.
+    from alembic.runtime.migration import MigrationContext
+    from flask_migrate import upgrade
+
     with db.engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     if schema_is_ahead(current):

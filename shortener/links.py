@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.utils import secure_filename
 
 from shortener.codes import InvalidCode, check_custom_code, generate_code
@@ -17,6 +18,7 @@ from shortener.database import database_locked
 from shortener.extensions import db
 from shortener.metrics import LINKS_CREATED
 from shortener.models import Link, StoredFile, utcnow
+from shortener.resolver import forget
 from shortener.targets import BLOCKED_MESSAGE, InvalidTarget, host_of, is_blocked, normalise_target
 
 GENERATE_ATTEMPTS = 8
@@ -135,12 +137,11 @@ def create_link(
         db.session.add(link)
         try:
             db.session.commit()
-            LINKS_CREATED.inc()
-            return link
         except IntegrityError:
             # The unique index said no: the name is taken (or a random code collided).
             db.session.rollback()
             attempts -= 1
+            continue
         except OperationalError as exc:
             # On SQLite, other workers' writes kept the database locked for longer than the
             # busy timeout: try again a few times rather than fail the person's request.
@@ -149,6 +150,14 @@ def create_link(
             db.session.rollback()
             busy_retries -= 1
             time.sleep(BUSY_BACKOFF_SECONDS)
+            continue
+        LINKS_CREATED.inc()
+        # A new link has no visits: saying so spares a query when answering with it.
+        set_committed_value(link, "visits", 0)
+        set_committed_value(link, "last_visited_at", None)
+        # This worker may remember the code as unknown (someone tried it before it existed).
+        forget(link.code)
+        return link
     if custom:
         raise CodeTaken(f"The name “{custom}” is already taken.", field="code")
     raise LinkError("Could not find a free code; please try again.")
@@ -184,8 +193,6 @@ def set_disabled(code: str, disabled: bool = True) -> Link | None:
     elif not disabled:
         link.disabled_at = None
     db.session.commit()
-    from shortener.resolver import forget
-
     forget(code)
     return link
 

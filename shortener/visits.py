@@ -1,7 +1,8 @@
 """Visit counting off the redirect path.
 
 A redirect only bumps a counter in memory; a background thread adds the counts to the
-links table every VISIT_FLUSH_SECONDS, and once more when the worker exits. The price is
+link_visits table every VISIT_FLUSH_SECONDS, and once more when the worker exits
+(gunicorn's graceful shutdown: see worker_exit in gunicorn.conf.py, and atexit). The price is
 a bounded loss window: if a worker is killed outright (SIGKILL, instance lost), at most
 that many seconds of its visit counts are lost. Links themselves are never at risk.
 """
@@ -19,33 +20,36 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import Flask
 
-from shortener.models import Link, utcnow
+from shortener.models import LinkVisits, utcnow
 
 log = logging.getLogger(__name__)
 
 
-_AT = sa.bindparam("at", type_=Link.__table__.c.last_visited_at.type)
-# One statement per flush, whatever the number of links: with visits spread over many
-# links, a statement per link cost as much CPU as the redirects themselves.
+_AT = sa.bindparam("at", type_=LinkVisits.__table__.c.last_visited_at.type)
+# One statement per flush, whatever the number of links (a statement per link cost as much
+# CPU as the redirects themselves), adding to link_visits' narrow rows: rewriting the wide
+# links row of each visited link cost about 100 µs per link at 1,000,000 links on SQLite.
+# The join skips a link deleted since its visit, which would otherwise fail every flush.
 _ADD_POSTGRES = sa.text(
-    "UPDATE links SET visits = links.visits + v.n, last_visited_at = :at"
+    "INSERT INTO link_visits (link_id, visits, last_visited_at)"
+    " SELECT links.id, v.n, :at"
     " FROM unnest(CAST(:ids AS bigint[]), CAST(:ns AS bigint[])) AS v(id, n)"
-    " WHERE links.id = v.id"
+    " JOIN links ON links.id = v.id"
+    " ON CONFLICT (link_id) DO UPDATE SET visits = link_visits.visits + excluded.visits,"
+    " last_visited_at = excluded.last_visited_at"
 ).bindparams(_AT)
+# `WHERE true` tells SQLite's parser the ON CONFLICT is the upsert's, not the join's.
 _ADD_SQLITE = sa.text(
-    "UPDATE links SET visits = visits + v.value, last_visited_at = :at"
-    " FROM json_each(:counts) AS v WHERE links.id = v.key"
+    "INSERT INTO link_visits (link_id, visits, last_visited_at)"
+    " SELECT links.id, v.value, :at FROM json_each(:counts) AS v"
+    " JOIN links ON links.id = v.key WHERE true"
+    " ON CONFLICT (link_id) DO UPDATE SET visits = visits + excluded.visits,"
+    " last_visited_at = excluded.last_visited_at"
 ).bindparams(_AT)
-_ADD_ONE = (
-    sa.update(Link)
-    .where(Link.id == sa.bindparam("link_id"))
-    .values(visits=Link.visits + sa.bindparam("n"), last_visited_at=sa.bindparam("at"))
-    .execution_options(synchronize_session=False)
-)
 
 
 def write_counts(conn: sa.Connection, counts: list[tuple[int, int]], at: datetime) -> None:
-    """Add `counts` (link id, visits) to the links table, in link id order."""
+    """Add `counts` (link id, visits) to link_visits, in link id order."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
         ids = [link_id for link_id, _ in counts]
@@ -55,7 +59,7 @@ def write_counts(conn: sa.Connection, counts: list[tuple[int, int]], at: datetim
         payload = json.dumps({str(link_id): n for link_id, n in counts})
         conn.execute(_ADD_SQLITE, {"counts": payload, "at": at})
     else:
-        conn.execute(_ADD_ONE, [{"link_id": k, "n": n, "at": at} for k, n in counts])
+        raise NotImplementedError(f"visit counts on {dialect}")
 
 
 class VisitCounter:

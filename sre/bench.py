@@ -112,15 +112,19 @@ def datasets(postgres_url: str, data_dir: Path) -> dict[str, data.Dataset]:
     return found
 
 
-def aggregate(runs: list[wrk.WrkResult], rss: list[float], cpu_us: list[float]) -> dict:
-    """One target's figures over its runs: mean rates and latencies, all errors, peak RSS,
-    and the workers' CPU time per request (steadier than rates on a shared machine)."""
+def aggregate(
+    runs: list[wrk.WrkResult], rss: list[float], cpu_us: list[float], pss: list[float] = ()
+) -> dict:
+    """One target's figures over its runs: mean rates and latencies, all errors, peak RSS
+    (the target) and PSS (for reading: shared pages split between the processes sharing
+    them), and the workers' CPU time per request (steadier than rates on a shared machine)."""
     return {
         "rps": round(statistics.mean(r.rps for r in runs), 1),
         "p50_ms": round(statistics.mean(r.p50_ms for r in runs), 3),
         "p99_ms": round(statistics.mean(r.p99_ms for r in runs), 3),
         "errors": sum(r.errors for r in runs),
         "rss_mb_per_worker": round(max(rss), 1) if rss else None,
+        "pss_mb_per_worker": round(max(pss), 1) if pss else None,
         "runs": [round(r.rps, 1) for r in runs],
         "worker_cpu_us_per_request": round(statistics.mean(cpu_us), 1),
     }
@@ -172,14 +176,15 @@ def table(targets: dict[str, dict], ratio: dict[str, float], verdicts) -> str:
     """The results as a text table."""
     lines = [
         f"{'target':<17} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
-        f"{'RSS MB/worker':>14} {'CPU µs/req':>11}  runs"
+        f"{'RSS MB/worker':>14} {'PSS':>6} {'CPU µs/req':>11}  runs"
     ]
     for name in TARGETS:
         t = targets[name]
         rss = "-" if t["rss_mb_per_worker"] is None else f"{t['rss_mb_per_worker']:.1f}"
+        pss = "-" if t.get("pss_mb_per_worker") is None else f"{t['pss_mb_per_worker']:.1f}"
         lines.append(
             f"{name:<17} {t['rps']:>9.0f} {t['p50_ms']:>8.2f} {t['p99_ms']:>8.2f} "
-            f"{t['errors']:>7} {rss:>14} {t['worker_cpu_us_per_request']:>11.0f}  "
+            f"{t['errors']:>7} {rss:>14} {pss:>6} {t['worker_cpu_us_per_request']:>11.0f}  "
             f"{', '.join(f'{r:.0f}' for r in t['runs'])}"
         )
     lines.append("")
@@ -229,6 +234,7 @@ def run(args: argparse.Namespace) -> int:
     running: list = []
     results: dict[str, list[wrk.WrkResult]] = {name: [] for name in TARGETS}
     rss: dict[str, list[float]] = {name: [] for name in TARGETS}
+    pss: dict[str, list[float]] = {name: [] for name in TARGETS}
     cpu_us: dict[str, list[float]] = {name: [] for name in TARGETS}
     try:
         with progress.step("wrk"):
@@ -291,6 +297,7 @@ def run(args: argparse.Namespace) -> int:
                     results[name].append(result)
                     cpu_us[name].append(cpu / max(result.requests, 1) * 1e6)
                     rss[name] = server.worker_rss_mb()
+                    pss[name] = server.worker_pss_mb()
                     progress.say(
                         f"  {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
                         f"p99 {result.p99_ms:.2f} ms, {result.errors} errors, "
@@ -304,7 +311,9 @@ def run(args: argparse.Namespace) -> int:
         for server in reversed(running):
             server.stop()
 
-    targets = {name: aggregate(results[name], rss[name], cpu_us[name]) for name in TARGETS}
+    targets = {
+        name: aggregate(results[name], rss[name], cpu_us[name], pss[name]) for name in TARGETS
+    }
     ratio = ratios(targets)
     verdicts = checks(targets, ratio)
     report = {

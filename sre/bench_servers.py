@@ -121,6 +121,16 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size of a process, in MB: its private pages plus its share of the
+    pages it shares (with its master and the other workers). Reported next to RSS, which
+    counts every shared page in full for each worker; the target is stated in RSS."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -149,6 +159,13 @@ def workers_rss_mb(proc: subprocess.Popen | None) -> list[float]:
     if proc is None or proc.poll() is not None:
         return []
     return [rss_mb(pid) for pid in children(proc.pid)]
+
+
+def workers_pss_mb(proc: subprocess.Popen | None) -> list[float]:
+    """PSS of each worker of a running master now (see pss_mb)."""
+    if proc is None or proc.poll() is not None:
+        return []
+    return [pss_mb(pid) for pid in children(proc.pid)]
 
 
 def workers_cpu_seconds(proc: subprocess.Popen | None) -> float:
@@ -220,6 +237,9 @@ class Gunicorn:
 
     def worker_rss_mb(self) -> list[float]:
         return workers_rss_mb(self.proc)
+
+    def worker_pss_mb(self) -> list[float]:
+        return workers_pss_mb(self.proc)
 
     def workers_cpu_seconds(self) -> float:
         return workers_cpu_seconds(self.proc)
@@ -315,6 +335,9 @@ class Nginx:
 
     def worker_rss_mb(self) -> list[float]:
         return workers_rss_mb(self.proc)
+
+    def worker_pss_mb(self) -> list[float]:
+        return workers_pss_mb(self.proc)
 
     def workers_cpu_seconds(self) -> float:
         return workers_cpu_seconds(self.proc)

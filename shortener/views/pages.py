@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-import segno
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.exceptions import MethodNotAllowed
 
@@ -101,6 +100,9 @@ def qr(code: str):
     link = get_link(code)
     if link is None:
         abort(404)
+    # Imported here: only this page needs it, and each web worker would hold it.
+    import segno
+
     buffer = io.BytesIO()
     segno.make(short_url(code), error="m").save(
         buffer, kind="svg", scale=8, border=2, xmldecl=False, title=f"QR code for {code}"

@@ -63,7 +63,7 @@ def disable_created_links(target: SmokeTarget) -> None:
             failures.append(f"DELETE {code}: {response.status_code}")
             continue
         # Ask the API (the database), not the redirect: another worker may still serve the
-        # link from its resolver cache for up to shortener.resolver.CACHE_TTL seconds.
+        # link from its resolver cache for up to shortener.resolver.GENERATION_CHECK seconds.
         link = requests.get(target.url(f"/api/links/{code}"), timeout=TIMEOUT, headers=HEADERS)
         if link.status_code != 200 or not link.json().get("disabled_at"):
             failures.append(f"GET /api/links/{code} after disabling: not disabled ({link.text})")

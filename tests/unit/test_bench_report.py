@@ -61,3 +61,10 @@ def test_ratios_and_checks():
     assert not verdicts["0 errors"]
     assert not verdicts["≤ 60 MB per worker"]
     assert not verdicts["creation ≥ 300/s on both databases"]
+
+
+def test_aggregate_reports_pss_next_to_rss_and_judges_rss():
+    runs = [WrkResult(rps=100.0, p50_ms=1.0, p99_ms=2.0, errors=0, requests=800)]
+    figures = bench.aggregate(runs, rss=[61.0, 62.5], cpu_us=[400.0], pss=[40.0, 41.2])
+    assert figures["rss_mb_per_worker"] == 62.5
+    assert figures["pss_mb_per_worker"] == 41.2
