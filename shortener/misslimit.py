@@ -10,7 +10,8 @@ A client whose misses reach the budget is remembered in this process until the w
 ends; its later requests go straight to Flask (skipping the redirect fast path) and are
 answered 429 there, before any lookup: they cost no database work. Each worker learns of a
 block on its own, at the client's next miss there, so a scanner sees at most
-budget + workers × instances - 1 answers of 404 per window, then only 429s.
+budget + workers × instances - 1 answers of 404 per window (the extra ones whenever a
+worker first meets it after the budget is spent), and 429 for the rest.
 
 Legitimate traffic pays nothing that touches the network: a redirect costs a dictionary
 test and a status comparison; only a miss increments a counter. If the storage fails

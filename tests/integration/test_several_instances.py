@@ -116,13 +116,14 @@ def test_the_create_limit_is_one_budget_across_instances(pair):
 def test_a_scan_across_instances_is_refused_and_a_passer_by_is_not(pair):
     code = create(pair[0], "192.0.2.20").json()["code"]
     scanner, passer_by = "192.0.2.66", "192.0.2.77"
-    statuses = [follow(pair[i % 2], f"scan{i:03d}", scanner).status_code for i in range(24)]
+    statuses = [follow(pair[i % 2], f"scan{i:03d}", scanner).status_code for i in range(32)]
     assert statuses[:MISSES] == [404] * MISSES
-    # Each worker of each instance learns of the block at the scanner's next miss there.
+    # The budget is one count for the fleet; each worker of each instance learns of the block
+    # at the scanner's first miss there after it is spent (whenever the kernel hands that
+    # worker one), so at most one more 404 per other worker, the rest 429.
+    assert set(statuses) == {404, 429}
     assert statuses.count(404) <= MISSES + 2 * WORKERS - 1
-    assert statuses[-8:] == [429] * 8
     for instance in pair:
-        assert follow(instance, code, scanner).status_code == 429
         assert follow(instance, code, passer_by).status_code == 302
         assert follow(instance, "typo1", passer_by).status_code == 404
 
