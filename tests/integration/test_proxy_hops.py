@@ -95,13 +95,14 @@ def test_a_forged_x_forwarded_for_does_not_dodge_the_limits(
     url = serve(stack, tmp_path, database_url, hops, proxies)
 
     assert creates(url, CREATES + 2) == [201] * CREATES + [429] * 2
-    # Two workers each learn of the block at the scanner's next miss there: at most one
-    # extra 404, then only 429s.
+    # Two workers each learn of the block at the scanner's first miss there after the budget
+    # is spent, whenever the kernel hands that worker one: at most one extra 404, the rest
+    # 429, in any order.
     statuses = misses(url, MISSES + 6)
     assert statuses[:MISSES] == [404] * MISSES
     assert set(statuses[MISSES:]) <= {404, 429}
     assert statuses.count(404) <= MISSES + 1
-    assert statuses[-4:] == [429] * 4
+    assert statuses.count(429) >= 5
 
 
 def test_trusting_more_hops_than_there_are_proxies_lets_a_forged_header_through(
