@@ -194,6 +194,40 @@ def table(targets: dict[str, dict], ratio: dict[str, float], verdicts) -> str:
     return "\n".join(lines)
 
 
+def measure_stack_floor(
+    name: str, dataset: data.Dataset, script: Path, wrk_path: str, work: Path, args
+) -> dict:
+    """The libraries' own memory: STACK_APP on a data set, under the same load as our app.
+
+    Straight to gunicorn, no nginx: only the workers' memory is read from this run.
+    """
+    server = servers.stack_server(name, ROOT, work / "stack", work / "logs", dataset.url)
+    try:
+        server.start(ready_path="/no-such-code", status=404)
+        result = wrk.run_wrk(wrk_path, server.url, script, args.duration)
+        return {
+            "rps": round(result.rps, 1),
+            "errors": result.errors,
+            "rss_mb_per_worker": round(max(server.worker_rss_mb()), 1),
+            "pss_mb_per_worker": round(max(server.worker_pss_mb()), 1),
+        }
+    finally:
+        server.stop()
+
+
+def reference_table(targets: dict[str, dict], reference: dict[str, dict]) -> str:
+    """What the libraries alone hold per worker, against our app on the same database."""
+    lines = ["", "memory reference: the stack's floor (Flask + Flask-SQLAlchemy + driver)"]
+    for name, figures in reference.items():
+        kind = name.rsplit("_", 1)[1]
+        ours = max(targets[n]["rss_mb_per_worker"] or 0 for n in targets if n.endswith(f"_{kind}"))
+        lines.append(
+            f"  {kind:<9} libraries alone {figures['rss_mb_per_worker']:5.1f} MB RSS, "
+            f"our app {ours:5.1f} MB: +{ours - figures['rss_mb_per_worker']:.1f} MB of ours"
+        )
+    return "\n".join(lines)
+
+
 def verify_redirect(url: str, dataset: data.Dataset, codes_file: Path) -> None:
     """One real redirect through nginx lands where the database says, before any load."""
     code = codes_file.read_text().split("\n", 1)[0]
@@ -237,8 +271,8 @@ def run(args: argparse.Namespace) -> int:
     pss: dict[str, list[float]] = {name: [] for name in TARGETS}
     cpu_us: dict[str, list[float]] = {name: [] for name in TARGETS}
     try:
-        with progress.step("wrk"):
-            wrk_path = wrk.ensure_wrk()
+        with progress.step("wrk and nginx"):
+            wrk_path = wrk.ensure_tools()
         sets = datasets(args.postgres_url, data_dir)
         codes: dict[str, Path] = {}
         for name, dataset in sets.items():
@@ -303,6 +337,20 @@ def run(args: argparse.Namespace) -> int:
                         f"p99 {result.p99_ms:.2f} ms, {result.errors} errors, "
                         f"{cpu_us[name][-1]:.0f} µs of worker CPU per request"
                     )
+        for server in reversed(running):
+            server.stop()
+        running.clear()
+        reference = {}
+        for kind in ("sqlite", "postgres"):
+            name = f"stack_floor_{kind}"
+            with progress.step(f"{name} (memory reference)"):
+                reference[name] = measure_stack_floor(
+                    name, sets[f"app_1m_{kind}"], scripts[f"app_1m_{kind}"][0], wrk_path, work, args
+                )
+                progress.say(
+                    f"  {reference[name]['rss_mb_per_worker']:.1f} MB RSS per worker "
+                    f"({reference[name]['rps']:,.0f} req/s)"
+                )
     except (data.DataError, servers.ServerError, wrk.WrkError) as exc:
         progress.say(f"error: {exc}")
         progress.summary("failed")
@@ -332,12 +380,14 @@ def run(args: argparse.Namespace) -> int:
         },
         "targets": targets,
         "ratios": ratio,
+        "reference": reference,
         "checks": {text: ok for text, ok in verdicts},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print()
     print(table(targets, ratio, verdicts))
+    print(reference_table(targets, reference))
     met = all(ok for _, ok in verdicts)
     progress.summary(("all targets met" if met else "some targets missed") + f"; see {args.out}")
     return 0 if met else 1

@@ -15,6 +15,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shortener import config
 from sre.instance import procfile_web_command
 
 FLOOR_APP = '''\
@@ -28,6 +29,46 @@ app = Flask(__name__)
 @app.get("/<code>")
 def follow(code):
     return redirect("https://example.com/articles/1?utm_source=short", 302)
+'''
+
+STACK_APP = '''\
+"""The stack's floor: the libraries every worker of ours needs (Flask, Flask-SQLAlchemy and
+the database driver under our gunicorn settings) and one ORM-session SELECT a request, so a
+run shows how much of a worker's memory the libraries take before any code of ours."""
+
+import os
+
+import sqlalchemy as sa
+from flask import Flask, abort, redirect
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class Link(db.Model):
+    __tablename__ = "links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    target_url: Mapped[str | None] = mapped_column(sa.Text)
+
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+db.init_app(app)
+
+
+@app.get("/<code>")
+def follow(code):
+    url = db.session.execute(sa.select(Link.target_url).where(Link.code == code)).scalar()
+    if url is None:
+        abort(404)
+    return redirect(url, 302)
 '''
 
 NGINX_CONF = """\
@@ -262,14 +303,30 @@ def app_server(name: str, root: Path, database_url: str, log_dir: Path, extra: d
 
 def floor_server(root: Path, work_dir: Path, log_dir: Path) -> Gunicorn:
     """The minimal Flask app, under our gunicorn.conf.py (the same workers and threads)."""
+    return _minimal_server("flask_floor", root, work_dir, log_dir, "floorapp", FLOOR_APP, {})
+
+
+def stack_server(
+    name: str, root: Path, work_dir: Path, log_dir: Path, database_url: str
+) -> Gunicorn:
+    """The stack's floor (STACK_APP) on `database_url`, under our gunicorn.conf.py."""
+    # The driver our app uses: the URL as the app's config reads it.
+    url = config.database_url({"DATABASE_URL": database_url}, work_dir)
+    env = {"DATABASE_URL": url}
+    return _minimal_server(name, root, work_dir, log_dir, "stackapp", STACK_APP, env)
+
+
+def _minimal_server(
+    name: str, root: Path, work_dir: Path, log_dir: Path, module: str, source: str, env: dict
+) -> Gunicorn:
     work_dir.mkdir(parents=True, exist_ok=True)
-    (work_dir / "floorapp.py").write_text(FLOOR_APP)
+    (work_dir / f"{module}.py").write_text(source)
     command = procfile_web_command(root)
     command = [
         str(root / "gunicorn.conf.py") if part == "gunicorn.conf.py" else part for part in command
     ]
-    command[-1] = "floorapp:app"
-    return Gunicorn("flask_floor", work_dir, {}, log_dir, command=command)
+    command[-1] = f"{module}:app"
+    return Gunicorn(name, work_dir, env, log_dir, command=command)
 
 
 @dataclass

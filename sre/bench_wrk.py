@@ -54,19 +54,33 @@ class WrkResult:
     requests: int
 
 
-def ensure_wrk() -> str:
-    """Return wrk's path; install Debian's package when missing and we may (root)."""
-    path = shutil.which("wrk")
-    if path:
-        return path
+def ensure_tools() -> str:
+    """Return wrk's path, having made sure wrk and nginx are there.
+
+    Debian's packages are installed when missing and we may (root); otherwise the error
+    says what to install.
+    """
+    missing = [pkg for cmd, pkg in _TOOLS if not _which(cmd)]
     apt = shutil.which("apt-get")
-    if apt and _is_root():
+    if missing and apt and _is_root():
         subprocess.run([apt, "update", "-qq"], check=False)
-        subprocess.run([apt, "install", "-y", "-qq", "--no-install-recommends", "wrk"], check=False)
-        path = shutil.which("wrk")
-        if path:
-            return path
-    raise WrkError("wrk is not installed: run `sudo apt-get install wrk` (Debian/Ubuntu)")
+        subprocess.run(
+            [apt, "install", "-y", "-qq", "--no-install-recommends", *missing], check=False
+        )
+        missing = [pkg for cmd, pkg in _TOOLS if not _which(cmd)]
+    if missing:
+        raise WrkError(
+            f"{' and '.join(missing)} not installed: run `sudo apt-get install {' '.join(missing)}`"
+        )
+    return _which("wrk")
+
+
+# (command, Debian package). nginx lives in /usr/sbin, which a user's PATH may lack.
+_TOOLS = (("wrk", "wrk"), ("nginx", "nginx-light"))
+
+
+def _which(command: str) -> str | None:
+    return shutil.which(command) or shutil.which(command, path="/usr/sbin:/sbin")
 
 
 def _is_root() -> bool:

@@ -1,9 +1,15 @@
 """Reading wrk's report and judging a benchmark run against the issue's targets."""
 
+import importlib.util
+import shutil
+
 import pytest
 
+from shortener import create_app
 from sre import bench
+from sre.bench_servers import STACK_APP
 from sre.bench_wrk import WrkError, WrkResult, parse_report
+from tests.conftest import app_config
 
 REPORT = """\
 Running 10s test @ http://127.0.0.1:41000
@@ -68,3 +74,43 @@ def test_aggregate_reports_pss_next_to_rss_and_judges_rss():
     figures = bench.aggregate(runs, rss=[61.0, 62.5], cpu_us=[400.0], pss=[40.0, 41.2])
     assert figures["rss_mb_per_worker"] == 62.5
     assert figures["pss_mb_per_worker"] == 41.2
+
+
+def test_reference_table_shows_what_our_code_adds_to_the_libraries():
+    targets = {
+        "app_1k_sqlite": figures(1, rss=59.0),
+        "app_1m_sqlite": figures(1, rss=65.2),
+        "create_sqlite": figures(1, rss=58.9),
+        "app_1m_postgres": figures(1, rss=74.8),
+    }
+    reference = {
+        "stack_floor_sqlite": {"rps": 1.0, "errors": 0, "rss_mb_per_worker": 53.5},
+        "stack_floor_postgres": {"rps": 1.0, "errors": 0, "rss_mb_per_worker": 64.1},
+    }
+    text = bench.reference_table(targets, reference)
+    assert "sqlite    libraries alone  53.5 MB RSS, our app  65.2 MB: +11.7 MB of ours" in text
+    assert "postgres  libraries alone  64.1 MB RSS, our app  74.8 MB: +10.7 MB of ours" in text
+
+
+def test_stack_floor_app_redirects_from_our_schema(sqlite_template, tmp_path, monkeypatch):
+    """The memory reference serves our own tables, so its load is the same as the app's."""
+    path = tmp_path / "bench.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    ours = create_app(app_config(url)).test_client()
+    made = ours.post("/api/links", json={"url": "https://example.com/a?b=1"}).get_json()
+
+    module_file = tmp_path / "stackapp.py"
+    module_file.write_text(STACK_APP)
+    monkeypatch.setenv("DATABASE_URL", url)
+    spec = importlib.util.spec_from_file_location("stackapp_under_test", module_file)
+    stack = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stack)
+    client = stack.app.test_client()
+
+    answer = client.get(f"/{made['code']}")
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "https://example.com/a?b=1"
+    assert client.get("/nOsUcH1").status_code == 404
+    with stack.app.app_context():
+        stack.db.engine.dispose()
