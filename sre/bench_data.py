@@ -94,11 +94,24 @@ def _sqlite_count(path: Path) -> int | None:
         return None
 
 
+# A reused data set starts each run as a fresh load does: the visit counts of earlier runs
+# (each run samples other codes) would otherwise grow the table a flush rewrites, run after
+# run, and make a run's figures depend on how many ran before it.
+CLEAR_VISITS = "DELETE FROM link_visits"
+
+
 def prepare_sqlite(dataset: Dataset, root: Path) -> bool:
     """Make the SQLite file hold exactly `size` links; return True when it was (re)loaded."""
     path = _sqlite_path(dataset)
     if _sqlite_count(path) == dataset.size:
         migrate(dataset.url, root)  # a no-op unless the code brought a new migration
+        conn = sqlite3.connect(path)
+        try:
+            with conn:
+                conn.execute(CLEAR_VISITS)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
         return False
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -166,6 +179,8 @@ def prepare_postgres(dataset: Dataset, root: Path) -> bool:
     ensure_postgres_database(dataset.url)
     migrate(dataset.url, root)
     if _postgres_count(dataset.url) == dataset.size:
+        with psycopg.connect(dataset.url) as conn:
+            conn.execute(CLEAR_VISITS)
         return False
     with psycopg.connect(dataset.url) as conn:
         conn.execute("TRUNCATE links, link_files RESTART IDENTITY CASCADE")
