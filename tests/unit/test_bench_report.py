@@ -76,6 +76,17 @@ def test_aggregate_reports_pss_next_to_rss_and_judges_rss():
     assert figures["pss_mb_per_worker"] == 41.2
 
 
+def test_aggregate_takes_medians_so_a_slow_round_does_not_move_the_figure():
+    rates = [4000.0, 4100.0, 2300.0, 3900.0, 4200.0]  # the third round hit by the machine
+    runs = [WrkResult(rps=r, p50_ms=r / 1000, p99_ms=r / 100, errors=0, requests=1) for r in rates]
+    figures = bench.aggregate(runs, rss=[60.0], cpu_us=[300.0])
+    assert figures["rps"] == 4000.0
+    assert figures["rps_mean"] == 3700.0
+    assert figures["p50_ms"] == 4.0
+    assert figures["p99_ms"] == 40.0
+    assert figures["runs"] == rates
+
+
 def test_reference_table_shows_what_our_code_adds_to_the_libraries():
     targets = {
         "app_1k_sqlite": figures(1, rss=59.0),
