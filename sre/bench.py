@@ -206,7 +206,7 @@ def table(targets: dict[str, dict], ratio: dict[str, float], verdicts) -> str:
 
 
 def measure_stack_floor(
-    name: str, dataset: data.Dataset, script: Path, wrk_path: str, work: Path, args
+    name: str, dataset: data.Dataset, script: Path, wrk_path: str, work: Path, seconds: int
 ) -> dict:
     """The libraries' own memory: STACK_APP on a data set, under the same load as our app.
 
@@ -215,7 +215,7 @@ def measure_stack_floor(
     server = servers.stack_server(name, ROOT, work / "stack", work / "logs", dataset.url)
     try:
         server.start(ready_path="/no-such-code", status=404)
-        result = wrk.run_wrk(wrk_path, server.url, script, args.duration)
+        result = wrk.run_wrk(wrk_path, server.url, script, seconds)
         return {
             "rps": round(result.rps, 1),
             "errors": result.errors,
@@ -361,8 +361,9 @@ def run(args: argparse.Namespace) -> int:
         for kind in ("sqlite", "postgres"):
             name = f"stack_floor_{kind}"
             with progress.step(f"{name} (memory reference)"):
+                dataset, script = sets[f"app_1m_{kind}"], scripts[f"app_1m_{kind}"][0]
                 reference[name] = measure_stack_floor(
-                    name, sets[f"app_1m_{kind}"], scripts[f"app_1m_{kind}"][0], wrk_path, work, args
+                    name, dataset, script, wrk_path, work, args.duration
                 )
                 progress.say(
                     f"  {reference[name]['rss_mb_per_worker']:.1f} MB RSS per worker "

@@ -4,7 +4,6 @@ app for the framework floor, and one nginx in front of them all, on 127.0.0.1.""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shortener import config
+from sre.bench_wrk import find_tool
 from sre.instance import procfile_web_command
 
 FLOOR_APP = '''\
@@ -363,8 +363,8 @@ class Nginx:
         }
 
     def start(self) -> None:
-        binary = shutil.which("nginx") or "/usr/sbin/nginx"
-        if not Path(binary).exists():
+        binary = find_tool("nginx")
+        if binary is None:
             raise ServerError("nginx is not installed: run `sudo apt-get install nginx-light`")
         self.directory.mkdir(parents=True, exist_ok=True)
         conf = self.directory / "nginx.conf"

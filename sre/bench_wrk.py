@@ -60,26 +60,27 @@ def ensure_tools() -> str:
     Debian's packages are installed when missing and we may (root); otherwise the error
     says what to install.
     """
-    missing = [pkg for cmd, pkg in _TOOLS if not _which(cmd)]
+    missing = [pkg for cmd, pkg in _TOOLS if not find_tool(cmd)]
     apt = shutil.which("apt-get")
     if missing and apt and _is_root():
         subprocess.run([apt, "update", "-qq"], check=False)
         subprocess.run(
             [apt, "install", "-y", "-qq", "--no-install-recommends", *missing], check=False
         )
-        missing = [pkg for cmd, pkg in _TOOLS if not _which(cmd)]
+        missing = [pkg for cmd, pkg in _TOOLS if not find_tool(cmd)]
     if missing:
         raise WrkError(
             f"{' and '.join(missing)} not installed: run `sudo apt-get install {' '.join(missing)}`"
         )
-    return _which("wrk")
+    return find_tool("wrk")
 
 
 # (command, Debian package). nginx lives in /usr/sbin, which a user's PATH may lack.
 _TOOLS = (("wrk", "wrk"), ("nginx", "nginx-light"))
 
 
-def _which(command: str) -> str | None:
+def find_tool(command: str) -> str | None:
+    """A command's path, looking in the sbin directories too (None when it is not there)."""
     return shutil.which(command) or shutil.which(command, path="/usr/sbin:/sbin")
 
 
