@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sre import bench_data as data
+from sre import bench_memory as memory
 from sre import bench_servers as servers
 from sre import bench_wrk as wrk
 from sre.progress import Progress
@@ -42,15 +43,6 @@ SIZE_RATIO_MIN = 0.9
 P99_TO_FLOOR_MAX = 1.5
 RSS_MAX_MB = 60.0
 CREATE_RPS_MIN = 300.0
-
-APP_ENV = {
-    "APP_ENV": "production",
-    "BASE_URL": "https://sho.rt",
-    # Creation is measured, not the rate limiter's refusal: the limiter stays on, raised.
-    "RATE_LIMIT_CREATE": "1000000/minute",
-    # Likewise a miss (404) is measured with its count taken, never refused with a 429.
-    "RATE_LIMIT_NOT_FOUND": "1000000/minute",
-}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -226,12 +218,19 @@ def measure_stack_floor(
         server.stop()
 
 
+def worker_peak(targets: dict[str, dict], kind: str) -> float:
+    """The largest worker of our app on one kind of database, after its runs."""
+    return max(targets[n]["rss_mb_per_worker"] or 0 for n in targets if n.endswith(f"_{kind}"))
+
+
 def reference_table(targets: dict[str, dict], reference: dict[str, dict]) -> str:
     """What the libraries alone hold per worker, against our app on the same database."""
     lines = ["", "memory reference: the stack's floor (Flask + Flask-SQLAlchemy + driver)"]
     for name, figures in reference.items():
+        if not name.startswith("stack_floor_"):
+            continue
         kind = name.rsplit("_", 1)[1]
-        ours = max(targets[n]["rss_mb_per_worker"] or 0 for n in targets if n.endswith(f"_{kind}"))
+        ours = worker_peak(targets, kind)
         lines.append(
             f"  {kind:<9} libraries alone {figures['rss_mb_per_worker']:5.1f} MB RSS, "
             f"our app {ours:5.1f} MB: +{ours - figures['rss_mb_per_worker']:.1f} MB of ours"
@@ -307,7 +306,7 @@ def run(args: argparse.Namespace) -> int:
                 "flask_floor": servers.floor_server(ROOT, work / "floor", work / "logs")
             }
             for name, dataset in sets.items():
-                apps[name] = servers.app_server(name, ROOT, dataset.url, work / "logs", APP_ENV)
+                apps[name] = servers.app_server(name, ROOT, dataset.url, work / "logs")
             for name, server in apps.items():
                 running.append(server)
                 if name == "flask_floor":
@@ -369,7 +368,10 @@ def run(args: argparse.Namespace) -> int:
                     f"  {reference[name]['rss_mb_per_worker']:.1f} MB RSS per worker "
                     f"({reference[name]['rps']:,.0f} req/s)"
                 )
-    except (data.DataError, servers.ServerError, wrk.WrkError) as exc:
+        for kind in ("sqlite", "postgres"):
+            with progress.step(f"where a worker's memory goes, {kind}"):
+                reference[f"layers_{kind}"] = memory.import_ladder(kind, sets[f"app_1m_{kind}"].url)
+    except (data.DataError, servers.ServerError, wrk.WrkError, memory.LadderError) as exc:
         progress.say(f"error: {exc}")
         progress.summary("failed")
         return 2
@@ -409,6 +411,9 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(table(targets, ratio, verdicts))
     print(reference_table(targets, reference))
+    for kind in ("sqlite", "postgres"):
+        print()
+        print(memory.ladder_table(kind, reference[f"layers_{kind}"], worker_peak(targets, kind)))
     met = all(ok for _, ok in verdicts)
     progress.summary(("all targets met" if met else "some targets missed") + f"; see {args.out}")
     return 0 if met else 1

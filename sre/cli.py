@@ -21,6 +21,7 @@ COMMAND_MODULES: list[str] = [
     "sre.load",
     "sre.drill",
     "sre.bench",
+    "sre.bench_memory",
 ]
 
 
