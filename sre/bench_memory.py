@@ -109,11 +109,13 @@ def import_ladder(
         raise LadderError(f"the {kind} layers did not import in {python}:\n{tail}")
     readings = json.loads(marked[-1].removeprefix("LADDER "))
     rows, before = [], 0.0
-    for layer, rss in zip(layers, readings, strict=True):
+    for layer, reading in zip(layers, readings, strict=True):
+        # Rounded before subtracting, so the layers add up to the printed totals exactly.
+        rss = round(reading, 1)
         rows.append(
             {
                 "layer": layer.name,
-                "rss_mb": round(rss, 1),
+                "rss_mb": rss,
                 "added_mb": round(rss - before, 1),
                 "stack": layer.stack,
             }
