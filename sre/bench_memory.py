@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from sre import bench_data as data
@@ -127,14 +128,10 @@ def import_ladder(
 def ladder_table(kind: str, rows: list[dict], after_run_mb: float | None = None) -> str:
     """The ladder as text: what each layer adds, the libraries' subtotal, then ours."""
     lines = [f"where a worker's memory goes, {kind} (one interpreter, VmRSS after each layer)"]
-    stack_total = None
-    for row in rows:
-        if row["layer"] == "Python":
-            lines.append(f"  {row['rss_mb']:6.1f} MB  Python")
-            continue
-        if not row["stack"] and stack_total is None:
-            stack_total = rows[rows.index(row) - 1]["rss_mb"]
-            lines.append(f"  {stack_total:6.1f} MB  = the libraries alone")
+    lines.append(f"  {rows[0]['rss_mb']:6.1f} MB  {rows[0]['layer']}")
+    for previous, row in pairwise(rows):
+        if previous["stack"] and not row["stack"]:
+            lines.append(f"  {previous['rss_mb']:6.1f} MB  = the libraries alone")
         lines.append(f"  {row['added_mb']:+6.1f}     {row['layer']}")
     ours = rows[-1]["rss_mb"]
     closing = f"  {ours:6.1f} MB  = our app before its first request"
