@@ -226,14 +226,12 @@ def worker_peak(targets: dict[str, dict], kind: str) -> float:
 def reference_table(targets: dict[str, dict], reference: dict[str, dict]) -> str:
     """What the libraries alone hold per worker, against our app on the same database."""
     lines = ["", "memory reference: the stack's floor (Flask + Flask-SQLAlchemy + driver)"]
-    for name, figures in reference.items():
-        if not name.startswith("stack_floor_"):
-            continue
-        kind = name.rsplit("_", 1)[1]
+    for kind in memory.KINDS:
+        floor = reference[f"stack_floor_{kind}"]["rss_mb_per_worker"]
         ours = worker_peak(targets, kind)
         lines.append(
-            f"  {kind:<9} libraries alone {figures['rss_mb_per_worker']:5.1f} MB RSS, "
-            f"our app {ours:5.1f} MB: +{ours - figures['rss_mb_per_worker']:.1f} MB of ours"
+            f"  {kind:<9} libraries alone {floor:5.1f} MB RSS, "
+            f"our app {ours:5.1f} MB: +{ours - floor:.1f} MB of ours"
         )
     return "\n".join(lines)
 
@@ -357,7 +355,7 @@ def run(args: argparse.Namespace) -> int:
             server.stop()
         running.clear()
         reference = {}
-        for kind in ("sqlite", "postgres"):
+        for kind in memory.KINDS:
             name = f"stack_floor_{kind}"
             with progress.step(f"{name} (memory reference)"):
                 dataset, script = sets[f"app_1m_{kind}"], scripts[f"app_1m_{kind}"][0]
@@ -368,7 +366,7 @@ def run(args: argparse.Namespace) -> int:
                     f"  {reference[name]['rss_mb_per_worker']:.1f} MB RSS per worker "
                     f"({reference[name]['rps']:,.0f} req/s)"
                 )
-        for kind in ("sqlite", "postgres"):
+        for kind in memory.KINDS:
             with progress.step(f"where a worker's memory goes, {kind}"):
                 reference[f"layers_{kind}"] = memory.import_ladder(kind, sets[f"app_1m_{kind}"].url)
     except (data.DataError, servers.ServerError, wrk.WrkError, memory.LadderError) as exc:
@@ -411,7 +409,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(table(targets, ratio, verdicts))
     print(reference_table(targets, reference))
-    for kind in ("sqlite", "postgres"):
+    for kind in memory.KINDS:
         print()
         print(memory.ladder_table(kind, reference[f"layers_{kind}"], worker_peak(targets, kind)))
     met = all(ok for _, ok in verdicts)
