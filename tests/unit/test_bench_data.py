@@ -53,3 +53,27 @@ def test_a_reused_postgres_data_set_starts_without_earlier_runs_visits(postgres_
     with psycopg.connect(dataset.url) as conn:
         assert conn.execute("SELECT count(*) FROM links").fetchone()[0] == SIZE
         assert conn.execute("SELECT count(*) FROM link_visits").fetchone()[0] == 0
+
+
+def test_a_sqlite_data_set_is_read_through_before_a_round(tmp_path):
+    dataset = data.sqlite_dataset(tmp_path, "links-20", SIZE)
+    data.prepare_sqlite(dataset, ROOT)
+    path = tmp_path / "links-20.sqlite3"
+    wal = Path(f"{path}-wal")
+    # A worker's open connection keeps the WAL (the last one to close removes it).
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        with conn:
+            conn.execute("UPDATE links SET visits = 1")
+        assert wal.stat().st_size > 0
+
+        both = path.stat().st_size + wal.stat().st_size
+        assert data.read_into_page_cache(dataset, chunk=4096) == both
+    finally:
+        conn.close()
+
+
+def test_a_postgres_data_set_is_left_to_the_servers_own_buffers():
+    dataset = data.postgres_dataset(data.DEFAULT_POSTGRES_URL, "unused", "links-20-pg", SIZE)
+    assert data.read_into_page_cache(dataset) == 0
