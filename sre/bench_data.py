@@ -156,8 +156,8 @@ def read_into_page_cache(dataset: Dataset, chunk: int = 1 << 20) -> int:
     visit flush then reads its pages back from disk, at a cost the kernel bills to the
     workers: the round measures the reclaim, not the table's size (see docs/performance.md).
     A server in use keeps the pages it needs cached, so the round starts from that state.
-    PostgreSQL's workers read nothing from disk: the server's own shared buffers hold the
-    pages they need, and the kernel's reclaim leaves those alone.
+    PostgreSQL's workers read nothing from disk: the server does, and answers most of its
+    reads from its own shared buffers, which the kernel's reclaim leaves alone.
     """
     if dataset.kind != "sqlite":
         return 0

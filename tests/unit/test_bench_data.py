@@ -55,7 +55,7 @@ def test_a_reused_postgres_data_set_starts_without_earlier_runs_visits(postgres_
         assert conn.execute("SELECT count(*) FROM link_visits").fetchone()[0] == 0
 
 
-def test_a_sqlite_data_set_is_read_through_before_a_round(tmp_path):
+def test_a_sqlite_data_set_is_read_through_with_its_wal(tmp_path):
     dataset = data.sqlite_dataset(tmp_path, "links-20", SIZE)
     data.prepare_sqlite(dataset, ROOT)
     path = tmp_path / "links-20.sqlite3"
